@@ -39,6 +39,7 @@ def build(store: Path, threads: int | None = None) -> dict[str, int]:
     counts = {}
     con = duckdb.connect(str(tmp))
     try:
+        con.execute("set enable_progress_bar = false")
         if threads:
             con.execute(f"set threads = {int(threads)}")
         for table in TABLES:
