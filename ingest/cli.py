@@ -23,7 +23,8 @@ HELP = {
     "learning_rate": "RMSprop learning rate",
     "rho": "RMSprop smoothing constant",
     "epsilon": "RMSprop epsilon",
-    "train_seed": "seed of training points, initial weights and batch order",
+    "train_seeds": "comma-separated seeds, one trained network each (training points, initial "
+                   "weights, batch order); run_id i is the i-th seed",
     "test_points": "test points (the study's legacy numpy stream)",
     "test_seed": "legacy numpy seed of the test points",
     "mask_seed": "legacy numpy seed of the sampled masks",
@@ -36,11 +37,12 @@ HELP = {
     "grid_size": "grid points per side of the input-space grid",
     "grid_extent": "the grid covers [-extent, extent]²",
     "block_masks": "masks per kernel block (memory bound; results do not depend on it)",
+    "shard_masks": "masks per exhaustive Parquet file (a killed run loses at most one)",
 }
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m ingest.run",
+    p = _Parser(prog="python -m ingest.run", allow_abbrev=False,
                 description="Train the study's network, evaluate masks, write the store and the warehouse.")
     p.add_argument("--config", type=Path, metavar="FILE.toml",
                    help="TOML file of config fields (overrides the defaults; flags override it)")
@@ -48,6 +50,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, default=Path("reports/index.html"),
                    help="where to write the report page (default: reports/index.html)")
     p.add_argument("--no-report", action="store_true", help="do not write the report page")
+    p.add_argument("--train-seed", dest="train_seed", default=None, metavar="SEED",
+                   help="train a single network with this seed (same as --train-seeds SEED)")
     for f in fields(cfg.Config):
         flag = "--" + f.name.replace("_", "-")
         kind = cfg.field_kind(f.name)
@@ -64,10 +68,15 @@ def parser() -> argparse.ArgumentParser:
 def parse(argv: list[str] | None = None) -> tuple[cfg.Config, argparse.Namespace]:
     args = parser().parse_args(argv)
     overrides = dict(cfg.read_toml(args.config)) if args.config else {}
+    known = set(cfg.field_names()) | set(cfg.ALIASES)
     for key in overrides:
-        if not isinstance(key, str) or key.replace("-", "_") not in cfg.field_names():
+        if key.replace("-", "_") not in known:
             raise UserError(f"unknown config key '{key}' in {args.config}")
-    overrides = {k.replace("-", "_"): v for k, v in overrides.items()}
+    overrides = {cfg.ALIASES.get(k.replace("-", "_"), k.replace("-", "_")): v for k, v in overrides.items()}
+    if args.train_seed is not None:
+        if args.train_seeds is not None:
+            raise UserError("give --train-seed or --train-seeds, not both")
+        args.train_seeds = args.train_seed
     for name in cfg.field_names():
         value = getattr(args, name)
         if value is not None:

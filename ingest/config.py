@@ -27,7 +27,7 @@ class Config:
     learning_rate: float = 1e-3  # Keras RMSprop default
     rho: float = 0.9  # Keras RMSprop smoothing
     epsilon: float = 1e-7  # Keras RMSprop epsilon
-    train_seed: int = 0  # seeds training points, initial weights and batch order
+    train_seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # one network per seed; run 0 (seed 0) is the study's
     test_points: int = 1_000  # the study's fixed test set
     test_seed: int = 23  # the study's RandomStateHolder(seed=23)
     mask_seed: int = 17  # the study's np.random.seed(17) ("the most random number")
@@ -40,6 +40,7 @@ class Config:
     grid_size: int = 81  # points per side of the input-space grid
     grid_extent: float = 2.0  # grid covers [-extent, extent]²: the study shows [-2, 2]²
     block_masks: int = 8_192  # masks per kernel block: bounds memory whatever N
+    shard_masks: int = 262_144  # masks per exhaustive file: a killed run loses at most one
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -69,6 +70,14 @@ def _coerce(name: str, value, kind):
             return float(value)
         except ValueError:
             raise UserError(f"config '{name}' must be a number, got {value!r}") from None
+    if kind == "ints":
+        if isinstance(value, (int, str)) and not isinstance(value, bool):
+            parts = [p for p in str(value).split(",") if p.strip()]
+        elif isinstance(value, (list, tuple)):
+            parts = list(value)
+        else:
+            raise UserError(f"config '{name}' must be a list of integers, got {value!r}")
+        return tuple(_coerce(name, p, "int") for p in parts)
     if kind == "floats":
         if isinstance(value, str):
             parts = [p for p in value.split(",") if p.strip()]
@@ -87,7 +96,7 @@ def _coerce(name: str, value, kind):
 def field_kind(name: str) -> str:
     kind = {f.name: f.type for f in fields(Config)}[name]
     return {"int": "int", "float": "float", "bool": "bool", "str": "str",
-            "tuple[float, ...]": "floats"}[kind]
+            "tuple[float, ...]": "floats", "tuple[int, ...]": "ints"}[kind]
 
 
 def read_toml(path: Path) -> dict:
@@ -103,8 +112,13 @@ def read_toml(path: Path) -> dict:
         raise UserError(f"invalid TOML in {path}: {exc}") from None
 
 
+# Accepted for a single network: `train_seed = 3` means `train_seeds = [3]`.
+ALIASES = {"train_seed": "train_seeds"}
+
+
 def build(overrides: dict) -> Config:
     """Defaults, then `overrides` (TOML then flags, already merged); checked as a whole."""
+    overrides = {ALIASES.get(k.replace("-", "_"), k.replace("-", "_")): v for k, v in overrides.items()}
     known = set(field_names())
     for key in overrides:
         if key.replace("-", "_") not in known:
@@ -118,7 +132,7 @@ def build(overrides: dict) -> Config:
 
 def validate(c: Config) -> None:
     positive = ("hidden", "train_points", "epochs", "batch_size", "test_points",
-                "samples_per_prob", "flip_paths", "grid_size", "block_masks")
+                "samples_per_prob", "flip_paths", "grid_size", "block_masks", "shard_masks")
     for name in positive:
         if getattr(c, name) <= 0:
             raise UserError(f"config '{name}' must be positive, got {getattr(c, name)}")
@@ -148,6 +162,12 @@ def validate(c: Config) -> None:
             f"exhaustive enumeration of N = {c.hidden} nodes means {rows:,} masks "
             f"(~{gigabytes:,.0f} GB of Parquet, ~{hours:,.1f} h); pass --no-exhaustive, "
             f"or --force-exhaustive if you mean it")
-    for name in ("train_seed", "test_seed", "mask_seed", "path_seed"):
+    for name in ("test_seed", "mask_seed", "path_seed"):
         if getattr(c, name) < 0:
             raise UserError(f"config '{name}' must be non-negative, got {getattr(c, name)}")
+    if not c.train_seeds:
+        raise UserError("config 'train_seeds' must list at least one seed")
+    if any(seed < 0 for seed in c.train_seeds):
+        raise UserError(f"config 'train_seeds' must be non-negative, got {list(c.train_seeds)}")
+    if len(set(c.train_seeds)) != len(c.train_seeds):
+        raise UserError(f"config 'train_seeds' has a repeated seed: {list(c.train_seeds)}")

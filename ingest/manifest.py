@@ -1,8 +1,6 @@
-"""store/manifest.json (config, package versions, stage timings, row counts) and the closing table."""
+"""Package versions for the manifest, and the closing table a run prints."""
 from __future__ import annotations
 
-import json
-import os
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -20,17 +18,14 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def write_manifest(store: Path, manifest: dict) -> None:
-    path = Path(store) / "manifest.json"
-    tmp = path.with_name(".manifest.json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
-def print_summary(manifest: dict, wall: float, store: Path) -> None:
+def print_summary(manifest: dict, wall: float, store: Path, test_losses: dict | None = None) -> None:
     print(f"{'stage':<12} {'seconds':>8}  rows written")
     for record in manifest["stages"]:
         rows = ", ".join(f"{k} {v:,}" for k, v in record["rows"].items())
-        print(f"{record['stage']:<12} {record['seconds']:>8.2f}  {rows}")
-    print(f"{'total':<12} {wall:>8.2f}  full-network test loss {manifest['test_loss']:.4f}")
+        reused = f" (reused {record['reused']})" if record.get("reused") else ""
+        print(f"{record['stage']:<12} {record['seconds']:>8.2f}  {rows}{reused}")
+    print(f"{'total':<12} {wall:>8.2f}")
+    for run in manifest["runs"]:
+        print(f"run {run['run_id']} (train seed {run['train_seed']}): full-network test loss "
+              f"{run['test_loss']:.4f}, accuracy {run['test_accuracy']:.3f}")
     print(f"store: {store}/ (warehouse.duckdb, manifest.json)")

@@ -30,16 +30,16 @@ class Network(nn.Module):
         return self.output(h)
 
 
-def train(config, x: np.ndarray, y: np.ndarray, progress=None) -> Network:
+def train(config, x: np.ndarray, y: np.ndarray, seed: int, progress=None) -> Network:
     """RMSprop on mean cross-entropy, batches reshuffled each epoch: the study's model.fit."""
-    torch.manual_seed(config.train_seed)
+    torch.manual_seed(seed)
     net = Network(config.hidden)
     # torch's RMSprop divides by sqrt(v) + eps like Keras'; alpha is Keras' rho.
     opt = torch.optim.RMSprop(net.parameters(), lr=config.learning_rate, alpha=config.rho,
                               eps=config.epsilon, momentum=0.0, centered=False)
     xt = torch.as_tensor(x, dtype=torch.float32)
     yt = torch.as_tensor(y, dtype=torch.int64)
-    order_gen = torch.Generator().manual_seed(config.train_seed)
+    order_gen = torch.Generator().manual_seed(seed)
     loss_fn = nn.CrossEntropyLoss()
     for _ in range(config.epochs):
         order = torch.randperm(len(xt), generator=order_gen)

@@ -1,39 +1,32 @@
 """`python -m ingest.run`: train, evaluate masks, write store/ and store/warehouse.duckdb, then the report."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import torch
+import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from ingest import catalog, cli, grid, masks, network, paths, points, tables
+from ingest import catalog, cli, stages
 from ingest.errors import UserError
-from ingest.kernel import MaskKernel, blocks, logit_terms
-from ingest.manifest import package_versions, print_summary, write_manifest
-from ingest.store import TableWriter, open_store, write_table
+from ingest.ledger import Ledger, fingerprint
+from ingest.lock import store_lock
+from ingest.manifest import package_versions, print_summary
+from ingest.store import open_store
 
-RUN_ID = 0
-
-
-class Stages:
-    """Wall time and rows written per stage, for the closing table and the manifest."""
-
-    def __init__(self):
-        self.rows: list[dict] = []
-
-    @contextmanager
-    def stage(self, name: str):
-        record = {"stage": name, "seconds": 0.0, "rows": {}}
-        start = time.perf_counter()
-        yield record["rows"]
-        record["seconds"] = round(time.perf_counter() - start, 3)
-        self.rows.append(record)
+# Config fields each unit depends on, beyond those of training (which every unit depends on).
+TRAINING = ("hidden", "label_rule", "train_points", "epochs", "batch_size", "learning_rate", "rho",
+            "epsilon", "test_points", "test_seed")
+DEPENDS = {
+    "samples": ("mask_seed", "samples_per_prob", "keep_probs"),
+    "landmarks": (),
+    "exhaustive": ("exhaustive", "shard_masks"),
+    "flip_paths": ("flip_paths", "path_seed"),
+    "grid": ("grid_size", "grid_extent"),
+}
 
 
 def _bar(total: int, desc: str, unit: str):
@@ -41,124 +34,99 @@ def _bar(total: int, desc: str, unit: str):
                 disable=None, file=sys.stderr, dynamic_ncols=True)
 
 
-def evaluate(kernel: MaskKernel, mask_array: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
-    loss = np.empty(len(mask_array), np.float32)
-    grad = np.empty((len(mask_array), kernel.hidden), np.float32)
-    for lo, hi in blocks(0, len(mask_array), block):
-        loss[lo:hi], grad[lo:hi] = kernel.evaluate(mask_array[lo:hi])
-    return loss, grad
+class Timings:
+    """Seconds and rows per stage, summed over networks, for the closing table and the manifest."""
 
+    def __init__(self):
+        self.stages: dict[str, dict] = {}
 
-def accuracy(net, x, y) -> float:
-    _, a, c = logit_terms(net, x)
-    return float(np.mean((a.sum(axis=1) + c > 0) == (y == 1)))
+    def add(self, stage: str, seconds: float, rows: dict[str, int], reused: bool) -> None:
+        record = self.stages.setdefault(stage, {"stage": stage, "seconds": 0.0, "rows": {}, "reused": 0})
+        record["seconds"] = round(record["seconds"] + seconds, 3)
+        for table, n in rows.items():
+            record["rows"][table] = record["rows"].get(table, 0) + n
+        record["reused"] += int(reused)
 
 
 def run(config, store: Path, report: Path | None) -> dict:
     store = open_store(store)
-    stages = Stages()
-    full = masks.full(config.hidden)
-    torch.manual_seed(config.train_seed)
+    with store_lock(store):
+        return _run(config, store, report)
 
-    with stages.stage("train") as rows:
-        x_train = points.train_points(config)
-        y_train = points.label(x_train, config.label_rule)
-        x_test = points.test_points(config)
-        y_test = points.label(x_test, config.label_rule)
-        with _bar(config.epochs, "train", "epoch") as bar:
-            net = network.train(config, x_train, y_train, progress=bar)
-        test_kernel = MaskKernel(net, x_test, y_test)
-        train_kernel = MaskKernel(net, x_train, y_train)
-        test_loss = float(test_kernel.evaluate(np.array([full]))[0][0])
-        train_loss = float(train_kernel.evaluate(np.array([full]))[0][0])
-        tables.check_finite("the full network's loss", np.array([test_loss, train_loss]))
-        run_row = {
-            "run_id": [RUN_ID], "train_seed": [config.train_seed], "hidden": [config.hidden],
-            "label_rule": [config.label_rule], "radius": [points.radius(config.label_rule)],
-            "logit_bias": [logit_terms(net, x_test[:1])[2]],
-            "train_loss": [train_loss], "train_accuracy": [accuracy(net, x_train, y_train)],
-            "test_loss": [test_loss], "test_accuracy": [accuracy(net, x_test, y_test)],
-            "config": [config.to_json()],
-        }
-        rows["runs"] = write_table(store, "runs", pa.table(run_row))
-        rows["points"] = write_table(store, "points", pa.concat_tables([
-            tables.points_rows(RUN_ID, "train", x_train, y_train),
-            tables.points_rows(RUN_ID, "test", x_test, y_test)]))
-        rows["weights"] = write_table(store, "weights", network.weights_table(net, RUN_ID))
-        hidden, contrib, _ = logit_terms(net, x_test)
-        rows["test_contribs"] = write_table(store, "test_contribs",
-                                            tables.contrib_rows(RUN_ID, y_test, hidden, contrib))
 
-    with stages.stage("samples") as rows:
-        keep_prob, sample_id, sample_masks = masks.sampled(config)
-        loss, grad = evaluate(test_kernel, sample_masks, config.block_masks)
-        table = tables.mask_rows(RUN_ID, sample_masks, loss, grad, leading={
-            "keep_prob": pa.array(keep_prob), "sample_id": pa.array(sample_id)})
-        rows["mask_samples"] = write_table(store, "mask_samples", table)
+def _run(config, store: Path, report: Path | None) -> dict:
+    ledger = Ledger(store)
+    timings = Timings()
+    fields = dataclasses.asdict(config)
 
-        marks = masks.landmarks(config.hidden)
-        loss, grad = evaluate(test_kernel, marks, config.block_masks)
-        rows["mask_landmarks"] = write_table(store, "mask_landmarks",
-                                             tables.mask_rows(RUN_ID, marks, loss, grad))
+    def unit(stage: str, key: str, fp: str, work) -> None:
+        start = time.perf_counter()
+        if ledger.reusable(key, fp):
+            timings.add(stage, time.perf_counter() - start, ledger.rows(key), reused=True)
+            return
+        rows = ledger.record(key, fp, work())
+        timings.add(stage, time.perf_counter() - start, rows, reused=False)
 
-    with stages.stage("exhaustive") as rows:
-        writer = TableWriter(store, "mask_exhaustive")
-        try:
-            total = 2 ** config.hidden if config.exhaustive else 0
-            with _bar(total, "exhaustive", "mask") as bar:
-                for lo, hi in blocks(0, total, config.block_masks):
-                    block = np.arange(lo, hi, dtype=np.int64)
-                    loss, grad = test_kernel.evaluate(block)
-                    writer.write(tables.mask_rows(RUN_ID, block, loss, grad))
-                    bar.update(hi - lo)
-            if total == 0:  # keep the table (empty, same columns) so every view still answers
-                empty = np.zeros(0, np.int64)
-                writer.write(tables.mask_rows(RUN_ID, empty, np.zeros(0), np.zeros((0, config.hidden))))
-        except BaseException:
-            writer.abort()
-            raise
-        rows["mask_exhaustive"] = writer.commit()
+    for run_id, seed in enumerate(config.train_seeds):
+        train_fp = fingerprint("train", seed, {k: fields[k] for k in TRAINING})
+        trained = None
 
-    with stages.stage("flip_paths") as rows:
-        path_masks, flipped = paths.flip_paths(config.flip_paths, config.hidden, config.path_seed)
-        loss, _ = evaluate(test_kernel, path_masks.ravel(), config.block_masks)
-        steps = config.hidden + 1
-        node = flipped.ravel()
-        table = tables.mask_rows(RUN_ID, path_masks.ravel(), loss, None, leading={
-            "path_id": pa.array(np.repeat(np.arange(config.flip_paths, dtype=np.int32), steps)),
-            "step": pa.array(np.tile(np.arange(steps, dtype=np.int32), config.flip_paths)),
-            "flipped_node": pa.array(node.astype(np.int32), mask=node < 0),
-        })
-        rows["flip_paths"] = write_table(store, "flip_paths", table)
+        def train_work():
+            nonlocal trained
+            with _bar(config.epochs, f"train run {run_id}", "epoch") as bar:
+                trained, files = stages.train(config, store, run_id, seed, progress=bar)
+            return files
 
-    with stages.stage("grid") as rows:
-        gi, gj, xg = grid.grid_points(config.grid_size, config.grid_extent)
-        yg = points.label(xg, config.label_rule)
-        hidden, contrib, c = logit_terms(net, xg)
-        p_outside = 1.0 / (1.0 + np.exp(-(contrib.sum(axis=1) + c)))
-        loss, node_grad = MaskKernel(net, xg, yg).pointwise(full)
-        rows["input_grid"] = write_table(store, "input_grid", tables.grid_rows(
-            RUN_ID, gi, gj, xg, yg, p_outside, loss, hidden, contrib, node_grad))
+        unit("train", f"train/{run_id}", train_fp, train_work)
+        if trained is None:  # reused: rebuild the network from its stored weights
+            trained = stages.load_trained(config, store, run_id)
 
-    with stages.stage("warehouse") as rows:
-        counts = catalog.build(store)
-        rows["views"] = len(catalog.sql_files())
+        def fp(stage, *extra):
+            return fingerprint(stage, train_fp, {k: fields[k] for k in DEPENDS[stage]}, *extra)
+
+        unit("samples", f"samples/{run_id}", fp("samples"),
+             lambda: stages.samples(config, store, trained))
+        unit("landmarks", f"landmarks/{run_id}", fp("landmarks"),
+             lambda: stages.landmarks(config, store, trained))
+        shards = stages.exhaustive_shards(config)
+        with _bar(2 ** config.hidden if config.exhaustive else 0, f"exhaustive run {run_id}", "mask") as bar:
+            for part, (lo, hi) in enumerate(shards):
+                unit("exhaustive", f"exhaustive/{run_id}/{part}", fp("exhaustive", lo, hi),
+                     lambda: stages.exhaustive_shard(config, store, trained, part, lo, hi, progress=bar))
+        unit("flip_paths", f"flip_paths/{run_id}", fp("flip_paths"),
+             lambda: stages.flip_paths(config, store, trained))
+        unit("grid", f"grid/{run_id}", fp("grid"), lambda: stages.input_grid(config, store, trained))
+
+    remove_stale(store, ledger)
+    start = time.perf_counter()
+    counts = catalog.build(store)
+    timings.add("warehouse", time.perf_counter() - start, {"views": len(catalog.sql_files())}, reused=False)
 
     if report is not None:
-        with stages.stage("report") as rows:
-            from reports.build import build_report
-            build_report(store, report)
-            rows["report"] = 1
+        start = time.perf_counter()
+        from reports.build import build_report
+        build_report(store, report)
+        timings.add("report", time.perf_counter() - start, {}, reused=False)
 
+    runs = pq.read_table(store / "runs", columns=["run_id", "train_seed", "test_loss", "test_accuracy"])
     manifest = {
         "config": json.loads(config.to_json()),
         "packages": package_versions(),
-        "stages": stages.rows,
+        "runs": runs.sort_by("run_id").to_pylist(),
+        "stages": list(timings.stages.values()),
         "row_counts": counts,
-        "test_loss": test_loss,
     }
-    write_manifest(store, manifest)
+    ledger.finish(manifest)
     return manifest
+
+
+def remove_stale(store: Path, ledger: Ledger) -> None:
+    """Files of an earlier config (another seed list, another shard size) must not be read as ours."""
+    keep = set(ledger.files())
+    for table in catalog.TABLES:
+        for path in (store / table).glob("*.parquet"):
+            if path.relative_to(store).as_posix() not in keep:
+                path.unlink()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,8 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"interrupted: tables already written are complete; run the same command again to "
-              f"rebuild the store", file=sys.stderr)
+        print("interrupted: finished stages are kept in the store; run the same command again to "
+              "resume from there", file=sys.stderr)
         return 130
 
 

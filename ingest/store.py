@@ -1,8 +1,12 @@
-"""Writing the store: each table is a folder of Parquet files, replaced whole and atomically."""
+"""Writing the store: `store/<table>/<file>.parquet`, each file written whole or not at all.
+
+A file is streamed to a hidden temporary name in its table folder, fsynced, then renamed over
+the final name, so a reader globbing `*.parquet` only ever sees complete files, whatever moment a
+run is killed at.
+"""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +34,11 @@ def open_store(path: Path) -> Path:
 def list_column(matrix: np.ndarray) -> pa.ListArray:
     """A B × N float matrix as a Parquet list<float32> column, without a Python loop."""
     m = np.ascontiguousarray(matrix, dtype=np.float32)
-    offsets = np.arange(0, m.size + 1, m.shape[1] if m.ndim == 2 and m.shape[1] else 1, dtype=np.int32)
+    offsets = np.arange(len(m) + 1, dtype=np.int32) * m.shape[1]
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(m.ravel()))
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -42,51 +46,50 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-class TableWriter:
-    """Streams one table's files into a hidden folder; `commit` swaps it in place of the old one."""
+class FileWriter:
+    """Streams Arrow tables into `store/<table>/<name>.parquet`; `commit` makes the file appear."""
 
-    def __init__(self, store: Path, name: str):
-        self.store, self.name = store, name
-        self.final = store / name
-        self.staging = store / f".staging-{name}"
-        shutil.rmtree(self.staging, ignore_errors=True)
-        self.staging.mkdir()
+    def __init__(self, store: Path, table: str, name: str):
+        folder = Path(store) / table
+        folder.mkdir(exist_ok=True)
+        self.final = folder / f"{name}.parquet"
+        self.tmp = folder / f".{name}.parquet.tmp"
         self.rows = 0
-        self._writers: dict[str, pq.ParquetWriter] = {}
+        self._writer: pq.ParquetWriter | None = None
 
-    def write(self, table: pa.Table, file: str = "run-0") -> None:
-        writer = self._writers.get(file)
-        if writer is None:
-            writer = pq.ParquetWriter(self.staging / f"{file}.parquet", table.schema, compression="zstd")
-            self._writers[file] = writer
-        writer.write_table(table)
+    def write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
+        self._writer.write_table(table)
         self.rows += table.num_rows
 
-    def commit(self) -> int:
-        for file, writer in self._writers.items():
-            writer.close()
-            _fsync(self.staging / f"{file}.parquet")
-        _fsync(self.staging)
-        old = self.store / f".old-{self.name}"
-        shutil.rmtree(old, ignore_errors=True)
-        if self.final.exists():
-            self.final.rename(old)
-        self.staging.rename(self.final)
-        _fsync(self.store)
-        shutil.rmtree(old, ignore_errors=True)
-        return self.rows
+    def commit(self) -> Path:
+        if self._writer is None:
+            raise ValueError(f"nothing written to {self.final}")
+        self._writer.close()
+        self._writer = None
+        fsync_path(self.tmp)
+        os.replace(self.tmp, self.final)
+        fsync_path(self.final.parent)
+        return self.final
 
     def abort(self) -> None:
-        for writer in self._writers.values():
-            writer.close()
-        shutil.rmtree(self.staging, ignore_errors=True)
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None:
+            self.abort()
+        elif self._writer is not None:
+            self.commit()
 
 
-def write_table(store: Path, name: str, table: pa.Table, file: str = "run-0") -> int:
-    writer = TableWriter(store, name)
-    try:
-        writer.write(table, file)
-    except BaseException:
-        writer.abort()
-        raise
-    return writer.commit()
+def write_file(store: Path, table: str, name: str, data: pa.Table) -> Path:
+    with FileWriter(store, table, name) as writer:
+        writer.write(data)
+    return writer.final

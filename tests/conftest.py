@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 # Small enough for seconds, big enough that every table and view has real content.
-SMALL_ARGS = ["--hidden", "6", "--train-points", "500", "--epochs", "3", "--test-points", "200",
+SMALL_ARGS = ["--train-seeds", "0,1", "--hidden", "6", "--train-points", "500", "--epochs", "3", "--test-points", "200",
               "--samples-per-prob", "100", "--flip-paths", "50", "--grid-size", "21"]
 
 
@@ -38,5 +38,13 @@ def warehouse(small_store):
     con.close()
 
 
-def read_table(store: Path, name: str) -> pl.DataFrame:
-    return pl.read_parquet(store / name / "*.parquet")
+def read_table(store: Path, name: str, run_id: int | None = 0) -> pl.DataFrame:
+    """One run's rows of a stored table (all runs with run_id=None), straight from Parquet."""
+    table = pl.read_parquet(store / name / "*.parquet")
+    return table if run_id is None else table.filter(pl.col("run_id") == run_id)
+
+
+def read_view(con, name: str, run_id: int | None = 0) -> pl.DataFrame:
+    """One run's rows of a warehouse view or table."""
+    where = "" if run_id is None else f" where run_id = {int(run_id)}"
+    return con.execute(f"select * from {name}{where}").pl()

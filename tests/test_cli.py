@@ -34,8 +34,9 @@ def test_duckdb_command_answers_every_view_from_any_directory(small_store, tmp_p
 def test_manifest_and_summary(small_store):
     manifest = json.loads((small_store / "manifest.json").read_text())
     assert manifest["config"]["hidden"] == 6
-    assert manifest["row_counts"]["mask_exhaustive"] == 64
-    assert manifest["row_counts"]["flip_paths"] == 50 * 7
+    assert manifest["row_counts"]["mask_exhaustive"] == 2 * 64
+    assert manifest["row_counts"]["flip_paths"] == 2 * 50 * 7
+    assert [r["train_seed"] for r in manifest["runs"]] == [0, 1]
     assert manifest["packages"]["torch"].startswith("2.13.0")
     assert {s["stage"] for s in manifest["stages"]} >= {"train", "exhaustive", "warehouse"}
 
@@ -56,6 +57,9 @@ def test_toml_then_flags_override_defaults(tmp_path):
     toml.write_text('hidden = 8\nepochs = 2\nkeep_probs = [0.1, 0.9]\nlabel_rule = "intent"\n')
     config, _ = parse(["--config", str(toml), "--epochs", "5"])
     assert (config.hidden, config.epochs, config.keep_probs, config.label_rule) == (8, 5, (0.1, 0.9), "intent")
+    assert config.train_seeds == (0, 1, 2, 3, 4)  # the default five networks
+    assert parse(["--train-seed", "7"])[0].train_seeds == (7,)
+    assert parse(["--train-seeds", "3,1"])[0].train_seeds == (3, 1)
     assert config.train_points == 10_000  # untouched default
 
 
@@ -107,6 +111,6 @@ def test_no_exhaustive_keeps_every_view_answering(tmp_path):
     import duckdb
     con = duckdb.connect(str(store / "warehouse.duckdb"), read_only=True)
     assert con.execute("select count(*) from mask_exhaustive").fetchone()[0] == 0
-    assert con.execute("select count(*) from single_knockouts where loss_only_off is not null").fetchone()[0] == 6
+    assert con.execute("select count(*) from single_knockouts where loss_only_off is not null").fetchone()[0] == 12
     for name in VIEWS:
         con.execute(f"select * from {name}").fetchall()

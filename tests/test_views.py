@@ -8,13 +8,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tests.conftest import read_table
+from tests.conftest import read_table, read_view
 
 SQL = Path(__file__).resolve().parent.parent / "sql"
 
 
-def view(con, name: str) -> pl.DataFrame:
-    return con.execute(f"select * from {name}").pl()
+view = read_view
 
 
 @pytest.fixture(scope="module")
