@@ -67,19 +67,22 @@ def _run(config, store: Path, report: Path | None) -> dict:
         rows = ledger.record(key, fp, work())
         timings.add(stage, time.perf_counter() - start, rows, reused=False)
 
+    train_fps = {run_id: fingerprint("train", seed, {k: fields[k] for k in TRAINING})
+                 for run_id, seed in enumerate(config.train_seeds)}
+    # Train every network before writing anything, so a diverged one leaves the store untouched.
+    fitted = {}
     for run_id, seed in enumerate(config.train_seeds):
-        train_fp = fingerprint("train", seed, {k: fields[k] for k in TRAINING})
-        trained = None
-
-        def train_work():
-            nonlocal trained
+        if not ledger.reusable(f"train/{run_id}", train_fps[run_id]):
+            start = time.perf_counter()
             with _bar(config.epochs, f"train run {run_id}", "epoch") as bar:
-                trained, files = stages.train(config, store, run_id, seed, progress=bar)
-            return files
+                fitted[run_id] = stages.fit(config, run_id, seed, progress=bar)
+            timings.add("train", time.perf_counter() - start, {}, reused=False)
 
-        unit("train", f"train/{run_id}", train_fp, train_work)
-        if trained is None:  # reused: rebuild the network from its stored weights
-            trained = stages.load_trained(config, store, run_id)
+    for run_id, seed in enumerate(config.train_seeds):
+        train_fp = train_fps[run_id]
+        unit("train", f"train/{run_id}", train_fp, lambda: stages.write_training(store, fitted[run_id]))
+        trained = (fitted[run_id].trained if run_id in fitted
+                   else stages.load_trained(config, store, run_id))  # reused: rebuilt from its weights
 
         def fp(stage, *extra):
             return fingerprint(stage, train_fp, {k: fields[k] for k in DEPENDS[stage]}, *extra)

@@ -35,7 +35,15 @@ def _test_set(config):
     return x, points.label(x, config.label_rule)
 
 
-def train(config, store: Path, run_id: int, seed: int, progress=None) -> tuple[Trained, list[Path]]:
+@dataclass
+class Fitted:
+    """A trained network and its tables, held in memory until every network has trained cleanly."""
+    trained: Trained
+    tables: dict[str, pa.Table]
+
+
+def fit(config, run_id: int, seed: int, progress=None) -> Fitted:
+    """Train one network; raises UserError (writing nothing) if it diverged."""
     x_train = points.train_points(config, seed)
     y_train = points.label(x_train, config.label_rule)
     x_test, y_test = _test_set(config)
@@ -45,7 +53,6 @@ def train(config, store: Path, run_id: int, seed: int, progress=None) -> tuple[T
     test_loss = float(test_kernel.evaluate(full)[0][0])
     train_loss = float(MaskKernel(net, x_train, y_train).evaluate(full)[0][0])
     tables.check_finite("the full network's loss", np.array([test_loss, train_loss]))
-    name = file_name(run_id)
     run_row = pa.table({
         "run_id": pa.array([run_id], pa.int32()), "train_seed": [seed], "hidden": [config.hidden],
         "label_rule": [config.label_rule], "radius": [points.radius(config.label_rule)],
@@ -55,16 +62,20 @@ def train(config, store: Path, run_id: int, seed: int, progress=None) -> tuple[T
         "config": [config.to_json()],
     })
     hidden, contrib, _ = logit_terms(net, x_test)
-    files = [
-        write_file(store, "weights", name, network.weights_table(net, run_id)),
-        write_file(store, "points", name, pa.concat_tables([
-            tables.points_rows(run_id, "train", x_train, y_train),
-            tables.points_rows(run_id, "test", x_test, y_test)])),
-        write_file(store, "test_contribs", name, tables.contrib_rows(run_id, y_test, hidden, contrib)),
-        # Last: a runs row only ever describes a network whose other files are complete.
-        write_file(store, "runs", name, run_row),
-    ]
-    return Trained(run_id, net, test_kernel), files
+    # In write order: the runs row last, so it only ever describes a network whose files are complete.
+    out = {
+        "weights": network.weights_table(net, run_id),
+        "points": pa.concat_tables([tables.points_rows(run_id, "train", x_train, y_train),
+                                    tables.points_rows(run_id, "test", x_test, y_test)]),
+        "test_contribs": tables.contrib_rows(run_id, y_test, hidden, contrib),
+        "runs": run_row,
+    }
+    return Fitted(Trained(run_id, net, test_kernel), out)
+
+
+def write_training(store: Path, fitted: Fitted) -> list[Path]:
+    name = file_name(fitted.trained.run_id)
+    return [write_file(store, table, name, data) for table, data in fitted.tables.items()]
 
 
 def load_trained(config, store: Path, run_id: int) -> Trained:

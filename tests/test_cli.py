@@ -114,3 +114,10 @@ def test_no_exhaustive_keeps_every_view_answering(tmp_path):
     assert con.execute("select count(*) from single_knockouts where loss_only_off is not null").fetchone()[0] == 12
     for name in VIEWS:
         con.execute(f"select * from {name}").fetchall()
+
+
+def test_unwritable_store_is_refused():
+    proc = run_cli("--store", "/proc/knockout-store", *SMALL_ARGS, "--no-report")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: cannot write to store /proc/knockout-store")
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -138,3 +138,15 @@ def test_verify_catches_damage(clean_store, tmp_path):
 def test_verify_refuses_a_foreign_folder(tmp_path):
     result = verify(tmp_path)
     assert result.returncode == 2 and "not a Knockout store" in result.stderr
+
+
+def test_diverged_training_leaves_the_store_untouched(clean_store, tmp_path):
+    import shutil
+    store = tmp_path / "diverge"
+    shutil.copytree(clean_store, store)
+    before = {p.relative_to(store): p.read_bytes() for p in store.rglob("*") if p.is_file()}
+    proc = run_cli("--store", str(store), *ARGS, "--learning-rate", "1e38")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["error: training diverged (non-finite loss); lower --learning-rate"]
+    after = {p.relative_to(store): p.read_bytes() for p in store.rglob("*") if p.is_file()}
+    assert after == before
