@@ -15,6 +15,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 INGEST_DIR = Path(__file__).resolve().parent
+# The layout and columns of the store (store/README.md); readers refuse any other.
+STORE_VERSION = 1
 
 
 def sha256(path: Path) -> str:
@@ -76,7 +78,7 @@ class Ledger:
         entry = {"fingerprint": fp, "files": {}}
         for path in files:
             rel = path.relative_to(self.store).as_posix()
-            entry["files"][rel] = {"sha256": sha256(path),
+            entry["files"][rel] = {"sha256": sha256(path), "bytes": path.stat().st_size,
                                    "rows": pq.ParquetFile(path).metadata.num_rows}
         self.done[key] = entry
         self.used.add(key)
@@ -98,5 +100,6 @@ class Ledger:
 
     def finish(self, manifest: dict) -> None:
         units = {key: self.done[key] for key in sorted(self.used)}
-        write_json(self.path, {"status": "complete", "code_version": self.version, **manifest,
+        write_json(self.path, {"status": "complete", "store_version": STORE_VERSION,
+                               "code_version": self.version, **manifest,
                                "files": self.files(), "units": units})

@@ -7,7 +7,6 @@ path flips exactly one node per step, each node once. Prints OK, or one line per
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -16,14 +15,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from ingest.errors import UserError
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from ingest.ledger import STORE_VERSION, sha256
 
 
 def load_manifest(store: Path) -> dict:
@@ -36,8 +28,13 @@ def load_manifest(store: Path) -> dict:
         raise UserError(f"{store} is not a Knockout store (no manifest.json); run python -m ingest.run") from None
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot read {path}: {exc}") from None
-    if not isinstance(manifest, dict) or "files" not in manifest or "config" not in manifest:
+    if not isinstance(manifest, dict) or manifest.get("status") == "running":
+        raise UserError(f"the last run on {store} did not finish; run python -m ingest.run again to complete it")
+    if "files" not in manifest or "config" not in manifest:
         raise UserError(f"{path} is not a Knockout manifest (no files or config section)")
+    if manifest.get("store_version") != STORE_VERSION:
+        raise UserError(f"{store} was written by another version of Knockout (store version "
+                        f"{manifest.get('store_version')}, this one reads {STORE_VERSION}); run python -m ingest.run again")
     return manifest
 
 
