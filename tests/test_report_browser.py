@@ -1,0 +1,160 @@
+"""The report page of a small run in Debian's headless Chromium (Playwright): it renders every chart with
+no error and no network request, and the F1 heat map and live loss follow the checkboxes — checked
+against the losses the ingest stored, which the page's JavaScript computes independently."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import polars as pl
+import pytest
+
+from reports.build import build_report
+from tests.conftest import read_table
+
+RUN = 0  # the report shows the store's first run by default
+
+
+def run_rows(store, table: str):
+    return read_table(store, table).filter(pl.col("run_id") == RUN)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+# Headless and quiet: no GPU, no background traffic of the browser's own.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+RENDERED = ("window.knockoutReport && window.knockoutHeatmap && "
+            "window.knockoutReport.rendered + window.knockoutReport.errors.length === window.knockoutReport.expected")
+
+
+@pytest.fixture(scope="module")
+def report_page(small_store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "index.html"
+    build_report(small_store, out, write_snapshots=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class LoadedPage:
+    """A fresh tab on the report, with every console message, page error and off-page request recorded."""
+
+    def __init__(self, browser, path):
+        self.page_url = path.as_uri()
+        self.page = browser.new_page(viewport={"width": 1200, "height": 900})
+        self.console: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: self.console.append((m.type, m.text)))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.route("**/*", self._route)
+        self.page.goto(path.as_uri())
+        self.page.wait_for_function(RENDERED, timeout=60_000)
+
+    def _route(self, route):
+        # Only the page itself may load; anything else, on the web or on disk, is counted and refused.
+        url = route.request.url
+        if url.split("#")[0] == self.page_url:
+            route.continue_()
+        else:
+            self.requests.append(url)
+            route.abort()
+
+    def close(self):
+        self.page.close()
+
+
+@pytest.fixture
+def loaded(browser, report_page):
+    tab = LoadedPage(browser, report_page)
+    yield tab
+    tab.close()
+
+
+def live_loss(page) -> float:
+    return float(page.locator("#f1-loss").inner_text())
+
+
+def canvas_pixels(page) -> str:
+    return page.evaluate("document.getElementById('f1-canvas').toDataURL()")
+
+
+def test_every_chart_renders_without_errors_or_network(loaded, small_store):
+    page = loaded.page
+    state = page.evaluate("({expected: knockoutReport.expected, rendered: knockoutReport.rendered,"
+                          " errors: knockoutReport.errors})")
+    n_divs = page.locator("div.chart").count()
+    assert state["errors"] == []
+    assert state["expected"] == n_divs >= 10
+    assert state["rendered"] == n_divs
+    # each chart drew a canvas of real size
+    sizes = page.evaluate("Array.from(document.querySelectorAll('div.chart')).map(d => {"
+                          " const c = d.querySelector('canvas'); return c ? c.width * c.height : 0; })")
+    assert all(s > 10_000 for s in sizes), sizes
+    ids = page.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)")
+    assert len(ids) == len(set(ids)), "duplicate element ids"
+    assert loaded.errors == []
+    assert [m for m in loaded.console if m[0] in ("error", "warning")] == []
+    assert loaded.requests == []
+
+
+def test_live_loss_starts_at_the_stored_full_network(loaded, small_store):
+    run = run_rows(small_store, "runs").row(0, named=True)
+    assert live_loss(loaded.page) == pytest.approx(run["test_loss"], abs=1e-4)
+    state = loaded.page.evaluate("({loss: knockoutHeatmap.loss, accuracy: knockoutHeatmap.accuracy})")
+    assert state["loss"] == pytest.approx(run["test_loss"], rel=1e-5)
+    assert state["accuracy"] == pytest.approx(run["test_accuracy"], abs=1e-9)
+
+
+def test_heat_map_is_the_stored_grid(loaded, small_store):
+    grid = run_rows(small_store, "input_grid").sort("grid_j", "grid_i")
+    got = np.array(loaded.page.evaluate("knockoutHeatmap.pOutside()"))
+    np.testing.assert_allclose(got, grid["p_outside"].to_numpy(), atol=1e-5)
+
+
+def test_checkbox_changes_the_map_and_the_live_loss(loaded, small_store):
+    page = loaded.page
+    run = run_rows(small_store, "runs").row(0, named=True)
+    landmarks = run_rows(small_store, "mask_landmarks")
+    full = 2 ** run["hidden"] - 1
+    loss_of = dict(zip(landmarks["mask"].to_list(), landmarks["loss"].to_list()))
+    # the node whose removal changes the loss most, so the change is plain to see
+    node = max(range(run["hidden"]), key=lambda i: abs(loss_of[full ^ (1 << i)] - loss_of[full]))
+    before_pixels, before_loss = canvas_pixels(page), live_loss(page)
+
+    page.locator(f'#f1-nodes input[data-node="{node}"]').click()
+    page.wait_for_function(f"knockoutHeatmap.mask === '{full ^ (1 << node)}'")
+    assert canvas_pixels(page) != before_pixels
+    assert live_loss(page) != before_loss
+    assert page.evaluate("knockoutHeatmap.loss") == pytest.approx(loss_of[full ^ (1 << node)], rel=1e-5)
+    assert page.locator("#f1-on").inner_text() == f"{run['hidden'] - 1} of {run['hidden']}"
+
+    page.locator("#f1-clear").click()
+    page.wait_for_function("knockoutHeatmap.mask === '0'")
+    assert page.evaluate("knockoutHeatmap.loss") == pytest.approx(loss_of[0], rel=1e-5)
+
+    page.locator("#f1-reset").click()
+    page.wait_for_function(f"knockoutHeatmap.mask === '{full}'")
+    assert canvas_pixels(page) == before_pixels
+    assert live_loss(page) == before_loss
+
+
+def test_single_knockout_table_sorts(loaded):
+    page = loaded.page
+    column = page.locator("#knockout-table th", has_text="loss, only this node off")
+    column.click()
+    cells = page.locator("#knockout-table tbody tr td:nth-child(2)").all_inner_texts()
+    values = [float(c.replace("−", "-")) for c in cells]
+    assert values == sorted(values)
+    column.click()
+    values = [float(c.replace("−", "-")) for c in page.locator("#knockout-table tbody tr td:nth-child(2)").all_inner_texts()]
+    assert values == sorted(values, reverse=True)
