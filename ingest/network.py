@@ -1,6 +1,8 @@
 """The study's network, 2 → N ReLU → × mask → 2 softmax, its training, and its weights as rows."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,33 +32,65 @@ class Network(nn.Module):
         return self.output(h)
 
 
-def train(config, x: np.ndarray, y: np.ndarray, seed: int, progress=None) -> Network:
-    """RMSprop on mean cross-entropy, batches reshuffled each epoch: the study's model.fit."""
-    torch.manual_seed(seed)
-    net = Network(config.hidden)
+@contextmanager
+def one_thread():
+    """Training steps are tiny: one thread is fastest, and makes results independent of core count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def train_many(config, data: list[tuple[np.ndarray, np.ndarray]], seeds: list[int], progress=None) -> list[Network]:
+    """Train one network per seed, all in lockstep: the study's model.fit for each of them.
+
+    RMSprop on mean cross-entropy, batches reshuffled each epoch by the seed's own generator. The
+    networks' parameters are stacked and each step is one batched product, so training five networks
+    costs little more than one; every network only ever sees its own gradients (the summed loss
+    separates), and a network's weights come out bit for bit the same whether it trains alone or
+    beside others.
+    """
+    nets = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        nets.append(Network(config.hidden))
+    stacked = [torch.stack([getattr(getattr(n, layer), kind).detach() for n in nets]).requires_grad_()
+               for layer in ("hidden", "output") for kind in ("weight", "bias")]
+    w1, b1, w2, b2 = stacked
     # torch's RMSprop divides by sqrt(v) + eps like Keras'; alpha is Keras' rho.
-    opt = torch.optim.RMSprop(net.parameters(), lr=config.learning_rate, alpha=config.rho,
-                              eps=config.epsilon, momentum=0.0, centered=False)
-    xt = torch.as_tensor(x, dtype=torch.float32)
-    yt = torch.as_tensor(y, dtype=torch.int64)
-    order_gen = torch.Generator().manual_seed(seed)
-    loss_fn = nn.CrossEntropyLoss()
-    for _ in range(config.epochs):
-        order = torch.randperm(len(xt), generator=order_gen)
-        for start in range(0, len(xt), config.batch_size):
-            batch = order[start:start + config.batch_size]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(net(xt[batch]), yt[batch])
-            loss.backward()
-            opt.step()
-        if not torch.isfinite(loss):
-            raise UserError("training diverged (non-finite loss); lower --learning-rate")
-        if progress is not None:
-            progress.update(1)
-    for p in net.parameters():
-        if not torch.isfinite(p).all():
-            raise UserError("training diverged (non-finite weights); lower --learning-rate")
-    return net
+    opt = torch.optim.RMSprop(stacked, lr=config.learning_rate, alpha=config.rho, eps=config.epsilon,
+                              momentum=0.0, centered=False)
+    x = torch.as_tensor(np.stack([d[0] for d in data]), dtype=torch.float32)
+    y = torch.as_tensor(np.stack([d[1] for d in data]), dtype=torch.int64)
+    generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+    rows = torch.arange(len(seeds))[:, None]
+    with one_thread():
+        for _ in range(config.epochs):
+            order = torch.stack([torch.randperm(x.shape[1], generator=g) for g in generators])
+            for start in range(0, x.shape[1], config.batch_size):
+                batch = order[:, start:start + config.batch_size]
+                h = torch.relu(torch.baddbmm(b1[:, None, :], x[rows, batch], w1.transpose(1, 2)))
+                logits = torch.baddbmm(b2[:, None, :], h, w2.transpose(1, 2))
+                loss = nn.functional.cross_entropy(logits.transpose(1, 2), y[rows, batch],
+                                                   reduction="none").mean(dim=1).sum()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            if not torch.isfinite(loss):
+                raise UserError("training diverged (non-finite loss); lower --learning-rate")
+            if progress is not None:
+                progress.update(1)
+    if not all(torch.isfinite(p).all() for p in stacked):
+        raise UserError("training diverged (non-finite weights); lower --learning-rate")
+    with torch.no_grad():
+        for i, net in enumerate(nets):
+            net.hidden.weight.copy_(w1[i])
+            net.hidden.bias.copy_(b1[i])
+            net.output.weight.copy_(w2[i])
+            net.output.bias.copy_(b2[i])
+    return nets
 
 
 def weights_table(net: Network, run_id: int) -> pa.Table:

@@ -70,13 +70,14 @@ def _run(config, store: Path, report: Path | None) -> dict:
     train_fps = {run_id: fingerprint("train", seed, {k: fields[k] for k in TRAINING})
                  for run_id, seed in enumerate(config.train_seeds)}
     # Train every network before writing anything, so a diverged one leaves the store untouched.
+    pending = {run_id: seed for run_id, seed in enumerate(config.train_seeds)
+               if not ledger.reusable(f"train/{run_id}", train_fps[run_id])}
     fitted = {}
-    for run_id, seed in enumerate(config.train_seeds):
-        if not ledger.reusable(f"train/{run_id}", train_fps[run_id]):
-            start = time.perf_counter()
-            with _bar(config.epochs, f"train run {run_id}", "epoch") as bar:
-                fitted[run_id] = stages.fit(config, run_id, seed, progress=bar)
-            timings.add("train", time.perf_counter() - start, {}, reused=False)
+    if pending:
+        start = time.perf_counter()
+        with _bar(config.epochs, f"train {len(pending)} network(s)", "epoch") as bar:
+            fitted = stages.fit_all(config, pending, progress=bar)
+        timings.add("train", time.perf_counter() - start, {}, reused=False)
 
     for run_id, seed in enumerate(config.train_seeds):
         train_fp = train_fps[run_id]

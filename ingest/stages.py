@@ -42,12 +42,22 @@ class Fitted:
     tables: dict[str, pa.Table]
 
 
-def fit(config, run_id: int, seed: int, progress=None) -> Fitted:
-    """Train one network; raises UserError (writing nothing) if it diverged."""
-    x_train = points.train_points(config, seed)
-    y_train = points.label(x_train, config.label_rule)
+def training_data(config, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    x = points.train_points(config, seed)
+    return x, points.label(x, config.label_rule)
+
+
+def fit_all(config, seeds: dict[int, int], progress=None) -> dict[int, Fitted]:
+    """Train the networks of {run_id: seed} together; raises UserError (writing nothing) if one diverged."""
+    data = {run_id: training_data(config, seed) for run_id, seed in seeds.items()}
+    nets = network.train_many(config, list(data.values()), list(seeds.values()), progress=progress)
+    return {run_id: describe(config, run_id, seeds[run_id], net, *data[run_id])
+            for run_id, net in zip(seeds, nets)}
+
+
+def describe(config, run_id: int, seed: int, net, x_train, y_train) -> Fitted:
+    """The tables of one trained network: weights, points, test contributions and its runs row."""
     x_test, y_test = _test_set(config)
-    net = network.train(config, x_train, y_train, seed, progress=progress)
     full = np.array([masks.full(config.hidden)])
     test_kernel = MaskKernel(net, x_test, y_test)
     test_loss = float(test_kernel.evaluate(full)[0][0])

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import ROOT, run_cli
 
 # Ten nodes in eight exhaustive shards, two networks: many units to be killed between.
-ARGS = ["--train-seeds", "0,1", "--hidden", "10", "--train-points", "2000", "--epochs", "4",
+ARGS = ["--train-seeds", "0,1", "--hidden", "10", "--train-points", "600", "--epochs", "2",
         "--test-points", "300", "--samples-per-prob", "50", "--flip-paths", "40", "--grid-size", "15",
         "--shard-masks", "128", "--block-masks", "64", "--no-report"]
 
