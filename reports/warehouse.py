@@ -19,6 +19,9 @@ def open_warehouse(store_dir: Path) -> duckdb.DuckDBPyConnection:
     path = store_dir / "warehouse.duckdb"
     if not path.is_file():
         raise ReportError(f"the store {store_dir} has no warehouse.duckdb (run `python -m ingest.run --store {store_dir}`)")
+    from reports.store_check import check_store  # here, not at the top: it imports ReportError
+
+    check_store(store_dir)
     try:
         return duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
