@@ -38,6 +38,7 @@ HELP = {
     "grid_extent": "the grid covers [-extent, extent]²",
     "block_masks": "masks per kernel block (memory bound; results do not depend on it)",
     "shard_masks": "masks per exhaustive Parquet file (a killed run loses at most one)",
+    "device": "where the mask kernel runs: cpu, or cuda / cuda:N when present",
 }
 
 

@@ -41,6 +41,7 @@ class Config:
     grid_extent: float = 2.0  # grid covers [-extent, extent]²: the study shows [-2, 2]²
     block_masks: int = 8_192  # masks per kernel block: bounds memory whatever N
     shard_masks: int = 262_144  # masks per exhaustive file: a killed run loses at most one
+    device: str = "cpu"  # where the mask kernel runs: cpu, or cuda / cuda:N when present
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -144,6 +145,12 @@ def validate(c: Config) -> None:
         raise UserError(f"config 'rho' must lie in [0, 1), got {c.rho}")
     if c.label_rule not in LABEL_RULES:
         raise UserError(f"config 'label_rule' must be one of {', '.join(LABEL_RULES)}, got {c.label_rule!r}")
+    if c.device != "cpu" and not c.device.startswith("cuda"):
+        raise UserError(f"config 'device' must be cpu, cuda or cuda:N, got {c.device!r}")
+    if c.device.startswith("cuda"):
+        import torch
+        if not torch.cuda.is_available():
+            raise UserError(f"config 'device' = {c.device!r} but this machine has no CUDA device; use cpu")
     if not c.keep_probs:
         raise UserError("config 'keep_probs' must list at least one probability")
     for p in c.keep_probs:

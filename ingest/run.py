@@ -106,12 +106,6 @@ def _run(config, store: Path, report: Path | None) -> dict:
     counts = catalog.build(store)
     timings.add("warehouse", time.perf_counter() - start, {"views": len(catalog.sql_files())}, reused=False)
 
-    if report is not None:
-        start = time.perf_counter()
-        from reports.build import build_report
-        build_report(store, report)
-        timings.add("report", time.perf_counter() - start, {}, reused=False)
-
     runs = pq.read_table(store / "runs", columns=["run_id", "train_seed", "test_loss", "test_accuracy"])
     manifest = {
         "config": json.loads(config.to_json()),
@@ -120,7 +114,20 @@ def _run(config, store: Path, report: Path | None) -> dict:
         "stages": list(timings.stages.values()),
         "row_counts": counts,
     }
-    ledger.finish(manifest)
+    ledger.finish(manifest)  # the store is complete: the report (a reader) may now open it
+
+    if report is not None:
+        start = time.perf_counter()
+        from reports.build import build_report
+        from reports.warehouse import ReportError
+        try:
+            built = build_report(store, report)
+        except ReportError as exc:
+            raise UserError(f"the store is complete but the report failed: {exc}") from None
+        timings.add("report", time.perf_counter() - start, {"page_bytes": built["bytes"]}, reused=False)
+        manifest["stages"] = list(timings.stages.values())
+        manifest["report"] = str(report)
+        ledger.finish(manifest)
     return manifest
 
 

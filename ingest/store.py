@@ -49,17 +49,19 @@ def fsync_path(path: Path) -> None:
 class FileWriter:
     """Streams Arrow tables into `store/<table>/<name>.parquet`; `commit` makes the file appear."""
 
-    def __init__(self, store: Path, table: str, name: str):
+    def __init__(self, store: Path, table: str, name: str, dictionary: bool | list[str] = True):
         folder = Path(store) / table
         folder.mkdir(exist_ok=True)
         self.final = folder / f"{name}.parquet"
         self.tmp = folder / f".{name}.parquet.tmp"
         self.rows = 0
+        self.dictionary = dictionary
         self._writer: pq.ParquetWriter | None = None
 
     def write(self, table: pa.Table) -> None:
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd",
+                                            use_dictionary=self.dictionary)
         self._writer.write_table(table)
         self.rows += table.num_rows
 
