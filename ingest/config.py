@@ -57,20 +57,15 @@ def _coerce(name: str, value, kind):
         if isinstance(value, bool):
             return value
         raise UserError(f"config '{name}' must be true or false, got {value!r}")
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise UserError(f"config '{name}' must be an integer, got {value!r}")
+    if kind in ("int", "float"):
+        cast, word = (int, "an integer") if kind == "int" else (float, "a number")
+        allowed = (int, str) if kind == "int" else (int, float, str)
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            raise UserError(f"config '{name}' must be {word}, got {value!r}")
         try:
-            return int(value)
+            return cast(value)
         except ValueError:
-            raise UserError(f"config '{name}' must be an integer, got {value!r}") from None
-    if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise UserError(f"config '{name}' must be a number, got {value!r}")
-        try:
-            return float(value)
-        except ValueError:
-            raise UserError(f"config '{name}' must be a number, got {value!r}") from None
+            raise UserError(f"config '{name}' must be {word}, got {value!r}") from None
     if kind == "ints":
         if isinstance(value, (int, str)) and not isinstance(value, bool):
             parts = [p for p in str(value).split(",") if p.strip()]

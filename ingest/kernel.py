@@ -26,13 +26,12 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 from ingest import native
-from ingest.network import Network
+from ingest.network import Network, one_thread
 
 LOW_BITS = 10  # nodes behind table A: 2^10 rows, 4 MB for 1,000 points, whatever N is
 TABLE_FLOATS = 1 << 20  # at most this many entries in A: fewer low nodes for large point sets
@@ -70,17 +69,6 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
-
-
-@contextmanager
-def _single_threaded_ops():
-    """Each worker thread runs torch ops on one thread; torch's own setting is restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class MaskKernel:
@@ -214,7 +202,7 @@ class MaskKernel:
                     m = masks_of(lo)
                     self._block(m, buf, loss[lo:lo + len(m)], grad[lo:lo + len(m)])
 
-        with _single_threaded_ops():
+        with one_thread():  # per worker thread: torch ops on one thread each
             workers = min(self.workers, len(starts))
             if workers <= 1:
                 work()
