@@ -141,7 +141,8 @@ def node_split_densities(data: ReportData, width: float) -> alt.FacetChart:
         .mark_line(strokeWidth=1.2)
         .encode(
             x=alt.X("x:Q", title=None, scale=alt.Scale(zero=False, nice=False), axis=alt.Axis(tickCount=4, labelFontSize=9)),
-            y=alt.Y("density:Q", title=None, axis=alt.Axis(tickCount=4, labelFontSize=9)),
+            # A fixed label gutter keeps the panels aligned whatever their y ranges.
+            y=alt.Y("density:Q", title=None, axis=alt.Axis(tickCount=4, labelFontSize=9, minExtent=26, maxExtent=26)),
             color=on_off_colour(orient="top"),
         )
         .properties(width=theme.SMALL, height=90)
