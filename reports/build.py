@@ -11,8 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from reports import captions, figures_densities, figures_maps, figures_paths, heatmap, tables
+from reports import (captions, captions_exact, figures_densities, figures_exact, figures_importance, figures_maps,
+                     figures_paths, figures_subnetworks, heatmap, replication, tables)
 from reports.data import ReportData, load
+from reports.exact_data import ExactData, load_exact
 from reports.density import DEFAULT_WIDTH
 from reports.header import header
 from reports.page import Section, render
@@ -20,8 +22,12 @@ from reports.snapshots import write_png
 from reports.warehouse import ReportError, Warehouse, open_warehouse
 
 
-def sections(data: ReportData, width: float) -> list[Section]:
+def sections(data: ReportData, width: float, exact: ExactData | None = None) -> list[Section]:
     half = figures_densities.half_prob(data)
+    return study_sections(data, width, half) + beyond_sections(data, width, half, exact)
+
+
+def study_sections(data: ReportData, width: float, half: float) -> list[Section]:
     return [
         Section("f1", "F1 The network with neurons switched off", captions.f1(data), body=heatmap.html(data)),
         Section("f2", "F2 Probability density of the loss", captions.f2(data, width),
@@ -52,7 +58,36 @@ def sections(data: ReportData, width: float) -> list[Section]:
     ]
 
 
-def snapshots(data: ReportData, width: float, folder: Path) -> list[Path]:
+def beyond_sections(data: ReportData, width: float, half: float, exact: ExactData | None) -> list[Section]:
+    """Exact answers from all 2^N masks, and the replication across networks (issue 5)."""
+    if exact is None:
+        note = ("<p class=\"caption\">This store holds no exhaustive masks for this run (built with "
+                "--no-exhaustive), so the exact sections are left out.</p>")
+        return [Section("exact", "Beyond the study: exact answers from all masks", body=note)]
+    return [
+        Section("exact-densities", f"Exact vs sampled: the densities of F2–F4 over all {2 ** data.hidden:,} masks",
+                captions_exact.exact_densities(data, exact, width),
+                figures_exact.exact_densities(data, exact, width)),
+        Section("exact-means", "Exact vs sampled: expected loss and log loss at every p",
+                captions_exact.expectation_curves(data, exact),
+                figures_exact.expectation_curves(data, exact),
+                after="<h3>T3 Sampled vs exact, per keep probability</h3>" + tables.sampled_vs_exact(exact)),
+        Section("importance", "Which neurons matter: Shapley and Banzhaf values against cheap scores",
+                captions_exact.importance(exact), figures_importance.importance_figure(exact)),
+        Section("gradient-vs-knockout", "The mask gradient against the true effect of a flip",
+                captions_exact.gradient_vs_knockout(exact), figures_importance.gradient_vs_knockout(exact)),
+        Section("sizes", "How small can the network get? Loss against the number of nodes kept",
+                captions_exact.sizes(data, exact), figures_subnetworks.size_figure(data, exact)),
+        Section("complements", "Complements and the balance conjecture",
+                captions_exact.complements(data, exact, half),
+                figures_subnetworks.complement_figure(data, exact, half)),
+        Section("replication", "Replication: which findings hold for every network",
+                captions_exact.replication_caption(exact.replication),
+                after=replication.replication_table(exact.replication)),
+    ]
+
+
+def snapshots(data: ReportData, width: float, folder: Path, exact: ExactData | None = None) -> list[Path]:
     """The headline figures as PNG, for the README and for readers without a browser."""
     wanted = [
         ("f1_network_output.png", "F1 p(outside) of the full network", figures_maps.output_map(data)),
@@ -61,6 +96,13 @@ def snapshots(data: ReportData, width: float, folder: Path) -> list[Path]:
         ("f9_flip_path_decay.png", "F9 Covariance of log loss along flip paths", figures_paths.decay_curves(data)),
         ("f10_node_gradients.png", "F10 ∂ pointwise loss / ∂on_i per neuron", figures_maps.node_gradient_maps(data)),
     ]
+    if exact is not None:
+        wanted += [
+            ("importance.png", "Shapley and Banzhaf values beside the cheap scores",
+             figures_importance.importance_bars(exact)),
+            ("loss_by_size.png", "Loss against the number of nodes kept",
+             figures_subnetworks.loss_by_size(data, exact)),
+        ]
     return [write_png(chart, title, folder / name) for name, title, chart in wanted]
 
 
@@ -70,13 +112,15 @@ def build_report(store_dir: Path, out_path: Path, *, run_id=None, kernel_width: 
     start = time.perf_counter()
     con = open_warehouse(Path(store_dir))
     try:
-        data = load(Warehouse(con, run_id))
+        wh = Warehouse(con, run_id)
+        data = load(wh)
+        exact = load_exact(wh, data.hidden)
     finally:
         con.close()
     width = float(kernel_width or data.config.get("kernel_width") or DEFAULT_WIDTH)
     if width <= 0:
         raise ReportError(f"the kernel width must be positive, got {width:g}")
-    parts = sections(data, width)
+    parts = sections(data, width, exact)
     page = render(
         "Knockout report",
         header(data, width),
@@ -88,11 +132,11 @@ def build_report(store_dir: Path, out_path: Path, *, run_id=None, kernel_width: 
     tmp = out_path.with_name(f".{out_path.name}.tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out_path)  # readers never see half a page
-    pngs = snapshots(data, width, out_path.parent) if write_snapshots else []
+    pngs = snapshots(data, width, out_path.parent, exact) if write_snapshots else []
     return {
         "path": str(out_path),
         "bytes": out_path.stat().st_size,
-        "figures": sum(1 for s in parts if s.anchor.startswith("f")),
+        "figures": sum(1 for s in parts if s.nav_label != s.anchor),
         "charts": sum(1 for s in parts if s.chart is not None),
         "snapshots": [str(p) for p in pngs],
         "seconds": round(time.perf_counter() - start, 2),

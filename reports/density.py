@@ -30,33 +30,38 @@ def density_grid(values: np.ndarray, width: float) -> np.ndarray:
     return np.linspace(lo, hi, min(max(n, 2), MAX_GRID_POINTS))
 
 
-def gaussian_density(values: np.ndarray, width: float, grid: np.ndarray) -> np.ndarray:
-    """Kernel density estimate (1/n) Σ φ((x − v)/width)/width on an evenly spaced `grid`.
+def gaussian_density(values: np.ndarray, width: float, grid: np.ndarray,
+                     weights: np.ndarray | None = None) -> np.ndarray:
+    """Kernel density estimate Σ w_v φ((x − v)/width)/width / Σ w_v on an evenly spaced `grid`
+    (every w_v = 1 without `weights`: the plain (1/n) Σ of a sample).
 
     Values are split linearly between their two neighbouring grid points (so the mean and the mass
     of the sample are kept exactly), then the binned counts are convolved with the kernel sampled
-    at the grid step. Values outside the grid contribute nothing.
+    at the grid step. Values outside the grid contribute nothing (but count in the total weight).
     """
     values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
+    weights = np.ones_like(values) if weights is None else np.asarray(weights, dtype=np.float64)
+    finite = np.isfinite(values)
+    values, weights = values[finite], weights[finite]
     if width <= 0:
         raise ValueError("kernel width must be positive")
-    if values.size == 0:
+    total = float(weights.sum())
+    if values.size == 0 or total <= 0:
         return np.zeros_like(grid, dtype=np.float64)
     step = float(grid[1] - grid[0])
     pos = (values - grid[0]) / step
     inside = (pos >= 0) & (pos <= len(grid) - 1)
-    pos = pos[inside]
+    pos, weights = pos[inside], weights[inside]
     left = np.minimum(np.floor(pos).astype(np.int64), len(grid) - 2)
     frac = pos - left
-    counts = np.bincount(left, weights=1.0 - frac, minlength=len(grid))
-    counts += np.bincount(left + 1, weights=frac, minlength=len(grid))
+    counts = np.bincount(left, weights=weights * (1.0 - frac), minlength=len(grid))
+    counts += np.bincount(left + 1, weights=weights * frac, minlength=len(grid))
     taps = int(np.ceil(TAIL_WIDTHS * 1.5 * width / step))
     offsets = np.arange(-taps, taps + 1) * step
     kernel = np.exp(-0.5 * (offsets / width) ** 2) / (width * np.sqrt(2.0 * np.pi))
     # The full convolution, shifted back by the kernel's half-length onto the grid.
     smoothed = np.convolve(counts, kernel)[taps : taps + len(grid)]
-    return smoothed / values.size
+    return smoothed / total
 
 
 def density_table(frame: pl.DataFrame, value: str, by: list[str], width: float) -> pl.DataFrame:

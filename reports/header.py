@@ -46,7 +46,8 @@ def header(data: ReportData, kernel_width: float) -> str:
 neurons to tell whether a point of the square [−1, 1]² lies outside a circle, then knocks neurons out — each kept
 independently with probability p — and studies the test loss, its gradient with respect to each neuron's on/off
 switch, and how the loss changes along paths that flip one neuron at a time. Figure numbers F1–F11 follow the
-study. {escape(_which_run(data))}</p>
+study; the sections after the single-knockout table go beyond it, answering exactly from all {2 ** data.hidden:,}
+masks and comparing every trained network. {escape(_which_run(data))}</p>
 <div class="facts">{fact_html}</div>
 <h2 id="study-vs-run-title">The study vs this run</h2>
 <p class="caption">The same test points and the same 3,000 sampled masks as the study (its numpy seeds), but a

@@ -72,3 +72,17 @@ def config(data: ReportData) -> str:
     rows = [[key, json.dumps(value)] for key, value in sorted(data.config.items())]
     return table(["setting", "value"], rows, table_id="config")
 
+
+
+def sampled_vs_exact(exact) -> str:
+    """T3: the study's sampled means and standard deviations beside the exact ones (sampled_vs_exact)."""
+    rows = [
+        [f"{r['keep_prob']:g}", r["n"], _num(r["mean_loss_sampled"]), _num(r["mean_loss_exact"]),
+         _num(r["z_mean_loss"], 2, sign=True), _num(r["std_loss_sampled"]), _num(r["std_loss_exact"]),
+         _num(r["mean_log_loss_sampled"]), _num(r["mean_log_loss_exact"]), _num(r["z_mean_log_loss"], 2, sign=True),
+         _num(r["mean_grad_sampled"]), _num(r["mean_grad_exact"])]
+        for r in exact.sampled_vs_exact.iter_rows(named=True)
+    ]
+    columns = ["p", "masks", "mean loss, sampled", "exact", "z", "std loss, sampled", "exact",
+               "mean log loss, sampled", "exact", "z", "mean ∂loss/∂on_i, sampled", "exact"]
+    return table(columns, rows, table_id="t3", numeric=set(range(12)))

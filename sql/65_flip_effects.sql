@@ -12,18 +12,31 @@ nodes as (
     select run_id, unnest(range(hidden)) as node from runs
 ),
 
+-- the off side of each pair carries the mask it meets on the on side as a column of its own, so the
+-- next join is a hash join on (run_id, mask); joined on run_id alone and filtered afterwards, it
+-- would compare every mask of a run with every other (10^13 candidate pairs at N = 20)
+off_sides as (
+    select
+        m.run_id,
+        n.node,
+        m.mask | (1::bigint << n.node) as on_mask,
+        m.loss,
+        m.grad[n.node + 1]::double as grad_off
+    from masks as m
+    join nodes as n
+        on n.run_id = m.run_id and ((m.mask >> n.node) & 1) = 0
+),
+
 pairs as (
     select
-        off_side.run_id,
-        n.node,
-        on_side.loss - off_side.loss as effect,
-        off_side.grad[n.node + 1]::double as grad_off,
-        on_side.grad[n.node + 1]::double as grad_on
-    from masks as off_side
-    join nodes as n
-        on n.run_id = off_side.run_id and ((off_side.mask >> n.node) & 1) = 0
+        o.run_id,
+        o.node,
+        on_side.loss - o.loss as effect,
+        o.grad_off,
+        on_side.grad[o.node + 1]::double as grad_on
+    from off_sides as o
     join masks as on_side
-        on on_side.run_id = off_side.run_id and on_side.mask = off_side.mask | (1::bigint << n.node)
+        on on_side.run_id = o.run_id and on_side.mask = o.on_mask
 ),
 
 final as (

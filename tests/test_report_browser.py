@@ -18,7 +18,7 @@ RUN = 0  # the report shows the store's first run by default
 def run_rows(store, table: str):
     return read_table(store, table).filter(pl.col("run_id") == RUN)
 
-sync_api = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api  # a hard import: a missing browser driver must fail, not skip
 
 CHROMIUM = "/usr/bin/chromium"
 # Headless and quiet: no GPU, no background traffic of the browser's own.
@@ -158,3 +158,32 @@ def test_single_knockout_table_sorts(loaded):
     column.click()
     values = [float(c.replace("−", "-")) for c in page.locator("#knockout-table tbody tr td:nth-child(2)").all_inner_texts()]
     assert values == sorted(values, reverse=True)
+
+
+BEYOND_CHARTS = ("exact-densities", "exact-means", "importance", "gradient-vs-knockout", "sizes", "complements")
+
+
+def test_charts_beyond_the_study_render_with_their_data(loaded, small_store):
+    page = loaded.page
+    assert page.evaluate("knockoutReport.errors") == []
+    for anchor in BEYOND_CHARTS:
+        size = page.evaluate(f"(() => {{ const c = document.querySelector('#vis-{anchor} canvas');"
+                             f" return c ? c.width * c.height : 0; }})()")
+        assert size > 100_000, anchor
+        assert page.evaluate(f"!!knockoutReport.views['vis-{anchor}']"), anchor
+    # the best-subnetwork maps drew every grid point of each size: the rendered scene holds the cells
+    grid = run_rows(small_store, "input_grid")
+    hidden = int(run_rows(small_store, "runs")["hidden"][0])
+    sizes = [k for k in (4, 6, 8) if k <= hidden]
+    cells = page.evaluate("""(() => {
+        const scene = knockoutReport.views['vis-sizes'].scenegraph().root;
+        const counts = [];
+        const visit = (item) => {
+          if (item.marktype === 'rect' && item.items && item.items.length) counts.push(item.items.length);
+          (item.items || []).forEach(visit);
+        };
+        visit(scene);
+        return counts;
+    })()""")
+    assert sorted(c for c in cells if c == grid.height) == [grid.height] * len(sizes)
+    assert [m for m in loaded.console if m[0] in ("error", "warning")] == []

@@ -37,10 +37,12 @@ def test_page_has_every_figure_and_png_snapshots(small_store, tmp_path):
     assert proc.returncode == 0, proc.stderr
     page = out.read_text(encoding="utf-8")
     sections = re.findall(r'<section id="([^"]+)"', page)
-    assert sections == [f"f{i}" for i in range(1, 12)] + ["knockouts"]
+    # the study's figures, then the exact sections beyond it (issue 5)
+    assert sections == [f"f{i}" for i in range(1, 12)] + ["knockouts", "exact-densities", "exact-means", "importance",
+                                                           "gradient-vs-knockout", "sizes", "complements", "replication"]
     assert out.stat().st_size < 8_000_000
     # the study-vs-run table, T1, T2 and the sortable single-knockout table are there
-    for table_id in ("study-vs-run", "t1", "t2", "sanity", "knockout-table"):
+    for table_id in ("study-vs-run", "t1", "t2", "sanity", "knockout-table", "t3", "replication-table"):
         assert f'id="{table_id}"' in page
     pngs = sorted(p.name for p in out.parent.glob("*.png"))
     assert len(pngs) >= 3

@@ -1,0 +1,151 @@
+-- one row per (run, keep_prob): exact skewness and excess kurtosis (population; both 0 for a normal)
+-- of the loss, the log loss and the gradient pooled over nodes, over all 2^N masks with a mask of k
+-- nodes weighing p^k (1−p)^(N−k); keep_prob as in exact_moments. Log-normal loss = skewness and
+-- excess kurtosis of log_loss near 0 (the study's F3 and T1).
+create or replace view exact_shape as
+with masks as (
+    select
+        run_id,
+        n_on,
+        loss::double as loss,
+        log_loss::double as log_loss,
+        grad::double[] as grad
+    from mask_exhaustive
+),
+
+hidden as (
+    select run_id, hidden from runs
+),
+
+probs as (
+    select distinct run_id, keep_prob from exact_moments
+),
+
+-- every value is shifted by its mean over all masks before the powers 3 and 4 are summed, so the
+-- central moments below do not come from differences of large raw sums
+centres as (
+    select
+        run_id,
+        avg(loss) as c_loss,
+        avg(log_loss) as c_log_loss,
+        sum(list_sum(grad)) / sum(len(grad)) as c_grad
+    from masks
+    group by run_id
+),
+
+-- each mask's gradients measured from the centre, and their squares, once: the pooled sums of
+-- powers 1 … 4 are then list sums and dot products
+mask_grads as (
+    select
+        run_id,
+        n_on,
+        d,
+        list_transform(d, lambda x: x * x) as d2
+    from (
+        select m.run_id, m.n_on, list_transform(m.grad, lambda g: g - c.c_grad) as d
+        from masks as m
+        join centres as c using (run_id)
+    )
+),
+
+grad_sums as (
+    select
+        run_id,
+        n_on,
+        sum(len(d)) as n_grad,
+        sum(list_sum(d)) as s1_grad,
+        sum(list_sum(d2)) as s2_grad,
+        sum(list_dot_product(d2, d)) as s3_grad,
+        sum(list_dot_product(d2, d2)) as s4_grad
+    from mask_grads
+    group by run_id, n_on
+),
+
+loss_sums as (
+    select
+        m.run_id,
+        m.n_on,
+        count(*) as n,
+        sum(m.loss - c.c_loss) as s1_loss,
+        sum(pow(m.loss - c.c_loss, 2)) as s2_loss,
+        sum(pow(m.loss - c.c_loss, 3)) as s3_loss,
+        sum(pow(m.loss - c.c_loss, 4)) as s4_loss,
+        sum(m.log_loss - c.c_log_loss) as s1_log_loss,
+        sum(pow(m.log_loss - c.c_log_loss, 2)) as s2_log_loss,
+        sum(pow(m.log_loss - c.c_log_loss, 3)) as s3_log_loss,
+        sum(pow(m.log_loss - c.c_log_loss, 4)) as s4_log_loss
+    from masks as m
+    join centres as c using (run_id)
+    group by m.run_id, m.n_on
+),
+
+by_size as (
+    select * from loss_sums join grad_sums using (run_id, n_on)
+),
+
+weights as (
+    select
+        p.run_id,
+        p.keep_prob,
+        b.*,
+        pow(p.keep_prob, b.n_on) * pow(1 - p.keep_prob, h.hidden - b.n_on) as w
+    from probs as p
+    join hidden as h using (run_id)
+    join by_size as b on b.run_id = p.run_id
+),
+
+-- raw moments about the centre at each p: Σ_k w_k · (sum over size k) / Σ_k w_k · (count of size k)
+weighted as (
+    select
+        run_id,
+        keep_prob,
+        sum(w * s1_loss) / sum(w * n) as m1_loss,
+        sum(w * s2_loss) / sum(w * n) as m2_loss,
+        sum(w * s3_loss) / sum(w * n) as m3_loss,
+        sum(w * s4_loss) / sum(w * n) as m4_loss,
+        sum(w * s1_log_loss) / sum(w * n) as m1_log_loss,
+        sum(w * s2_log_loss) / sum(w * n) as m2_log_loss,
+        sum(w * s3_log_loss) / sum(w * n) as m3_log_loss,
+        sum(w * s4_log_loss) / sum(w * n) as m4_log_loss,
+        sum(w * s1_grad) / sum(w * n_grad) as m1_grad,
+        sum(w * s2_grad) / sum(w * n_grad) as m2_grad,
+        sum(w * s3_grad) / sum(w * n_grad) as m3_grad,
+        sum(w * s4_grad) / sum(w * n_grad) as m4_grad
+    from weights
+    group by run_id, keep_prob
+),
+
+-- central moments from raw moments about a nearby point d: μ2 = m2 − d², μ3 = m3 − 3 d m2 + 2 d³,
+-- μ4 = m4 − 4 d m3 + 6 d² m2 − 3 d⁴
+central as (
+    select
+        run_id,
+        keep_prob,
+        m2_loss - pow(m1_loss, 2) as v_loss,
+        m3_loss - 3 * m1_loss * m2_loss + 2 * pow(m1_loss, 3) as t_loss,
+        m4_loss - 4 * m1_loss * m3_loss + 6 * pow(m1_loss, 2) * m2_loss - 3 * pow(m1_loss, 4) as q_loss,
+        m2_log_loss - pow(m1_log_loss, 2) as v_log_loss,
+        m3_log_loss - 3 * m1_log_loss * m2_log_loss + 2 * pow(m1_log_loss, 3) as t_log_loss,
+        m4_log_loss - 4 * m1_log_loss * m3_log_loss + 6 * pow(m1_log_loss, 2) * m2_log_loss
+            - 3 * pow(m1_log_loss, 4) as q_log_loss,
+        m2_grad - pow(m1_grad, 2) as v_grad,
+        m3_grad - 3 * m1_grad * m2_grad + 2 * pow(m1_grad, 3) as t_grad,
+        m4_grad - 4 * m1_grad * m3_grad + 6 * pow(m1_grad, 2) * m2_grad - 3 * pow(m1_grad, 4) as q_grad
+    from weighted
+),
+
+final as (
+    select
+        run_id,
+        keep_prob,
+        t_loss / pow(nullif(v_loss, 0), 1.5) as skew_loss,
+        q_loss / pow(nullif(v_loss, 0), 2) - 3 as kurt_loss,
+        t_log_loss / pow(nullif(v_log_loss, 0), 1.5) as skew_log_loss,
+        q_log_loss / pow(nullif(v_log_loss, 0), 2) - 3 as kurt_log_loss,
+        t_grad / pow(nullif(v_grad, 0), 1.5) as skew_grad,
+        q_grad / pow(nullif(v_grad, 0), 2) - 3 as kurt_grad
+    from central
+)
+
+select * from final
+order by run_id, keep_prob
