@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -17,31 +18,63 @@ MAX_HIDDEN = 62
 MAX_EXHAUSTIVE_HIDDEN = 24
 
 
+def setting(default, help: str, *, changes_only: str | None = None):
+    """A config field: its default, its --help text, and for a field that changes no stored number,
+    what it does change (it is then left out of every fingerprint on purpose). Every other field is
+    read by some stage, which declares it in ingest/stages.py."""
+    return field(default=default, metadata={"help": help, "changes_only": changes_only})
+
+
 @dataclass(frozen=True)
 class Config:
-    hidden: int = 20  # N, hidden ReLU units: the study's network 2→20→2
-    label_rule: str = "code"  # `code`: x0²+x1² > √(2/π) as the study's code tests (NOTES.md)
-    train_points: int = 10_000  # what reproduces the study's loss 0.117 (NOTES.md)
-    epochs: int = 20  # the study's model.fit(epochs=20)
-    batch_size: int = 32  # Keras' default batch, reshuffled each epoch
-    learning_rate: float = 1e-3  # Keras RMSprop default
-    rho: float = 0.9  # Keras RMSprop smoothing
-    epsilon: float = 1e-7  # Keras RMSprop epsilon
-    train_seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # one network per seed; run 0 (seed 0) is the study's
-    test_points: int = 1_000  # the study's fixed test set
-    test_seed: int = 23  # the study's RandomStateHolder(seed=23)
-    mask_seed: int = 17  # the study's np.random.seed(17) ("the most random number")
-    samples_per_prob: int = 1_000  # the study's 1,000 masks per keep probability
-    keep_probs: tuple[float, ...] = (0.25, 0.5, 0.75)  # the study's three p
-    exhaustive: bool = True  # all 2^N masks: Knockout's exact answer where the study sampled
-    force_exhaustive: bool = False  # allow the exhaustive table above N = 24
-    flip_paths: int = 1_000  # random flip paths, as in the study's covariance figures
-    path_seed: int = 29  # flip paths have their own stream (the study's code for them is lost)
-    grid_size: int = 81  # points per side of the input-space grid
-    grid_extent: float = 2.0  # grid covers [-extent, extent]²: the study shows [-2, 2]²
-    block_masks: int = 8_192  # masks per kernel block: bounds memory whatever N
-    shard_masks: int = 262_144  # masks per exhaustive file: a killed run loses at most one
-    device: str = "cpu"  # where the mask kernel runs: cpu, or cuda / cuda:N when present
+    # the study's network 2→20→2
+    hidden: int = setting(20, "hidden ReLU nodes N")
+    # `code`: x0²+x1² > √(2/π) as the study's code tests (NOTES.md)
+    label_rule: str = setting("code", "label rule: 'code' (x0²+x1² > √(2/π), the study's code) or "
+                                      "'intent' (radius √(2/π))")
+    # what reproduces the study's loss 0.117 (NOTES.md)
+    train_points: int = setting(10_000, "training points drawn uniformly from [-1, 1]²")
+    # the study's model.fit(epochs=20)
+    epochs: int = setting(20, "training epochs")
+    # Keras' default batch, reshuffled each epoch
+    batch_size: int = setting(32, "training batch size (reshuffled each epoch)")
+    # Keras RMSprop defaults
+    learning_rate: float = setting(1e-3, "RMSprop learning rate")
+    rho: float = setting(0.9, "RMSprop smoothing constant")
+    epsilon: float = setting(1e-7, "RMSprop epsilon")
+    # one network per seed; run 0 (seed 0) is the study's
+    train_seeds: tuple[int, ...] = setting((0, 1, 2, 3, 4), "comma-separated seeds, one trained network "
+                                           "each (training points, initial weights, batch order); "
+                                           "run_id i is the i-th seed")
+    # the study's fixed test set, drawn with its RandomStateHolder(seed=23)
+    test_points: int = setting(1_000, "test points (the study's legacy numpy stream)")
+    test_seed: int = setting(23, "legacy numpy seed of the test points")
+    # the study's np.random.seed(17) ("the most random number")
+    mask_seed: int = setting(17, "legacy numpy seed of the sampled masks")
+    # the study's 1,000 masks per keep probability, at its three p
+    samples_per_prob: int = setting(1_000, "random masks per keep probability")
+    keep_probs: tuple[float, ...] = setting((0.25, 0.5, 0.75), "comma-separated keep probabilities, "
+                                            "e.g. 0.25,0.5,0.75")
+    # all 2^N masks: Knockout's exact answer where the study sampled
+    exhaustive: bool = setting(True, "evaluate all 2^N masks")
+    force_exhaustive: bool = setting(False, "allow --exhaustive above N = 24",
+                                     changes_only="which sizes are accepted")
+    # random flip paths, as in the study's covariance figures
+    flip_paths: int = setting(1_000, "number of random flip paths")
+    # flip paths have their own stream (the study's code for them is lost)
+    path_seed: int = setting(29, "seed of the flip paths")
+    # the study shows [-2, 2]²
+    grid_size: int = setting(81, "grid points per side of the input-space grid")
+    grid_extent: float = setting(2.0, "the grid covers [-extent, extent]²")
+    # bounds memory whatever N
+    block_masks: int = setting(8_192, "masks per kernel block",
+                               changes_only="memory and speed: a mask's numbers do not depend on its block")
+    # a killed run loses at most one file of work
+    shard_masks: int = setting(262_144, "masks per exhaustive Parquet file; a killed run loses at most one")
+    # the CPU, where the fused C loops run (native.py)
+    device: str = setting("cpu", "where the mask kernel runs: cpu, or cuda / cuda:N when present",
+                          changes_only="speed; off the CPU the kernel takes its torch path, whose "
+                                       "float32 results can differ in the last bit")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -51,40 +84,72 @@ def field_names() -> list[str]:
     return [f.name for f in fields(Config)]
 
 
-def _coerce(name: str, value, kind):
-    """Turn a TOML or flag value into the field's type, or say clearly why not."""
+# Only ASCII numerals: Python's int() and float() also read other scripts' digits ("٣"), underscores
+# ("1_000") and words ("nan", "inf"), none of which a config means.
+INT_TEXT = re.compile(r"[+-]?[0-9]+")
+FLOAT_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# A config file is a few lines; a bigger one (say /dev/zero) is a mistake, not something to read whole.
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def shown(value) -> str:
+    """A value for a one-line message: repr'd (so no raw newline or control character gets through),
+    and cut short."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _number(name: str, value, kind: str, from_text: bool):
+    """An int or float field's value: from a flag's text, or a TOML number (never a TOML string)."""
+    word = "an integer" if kind == "int" else "a number"
+    if from_text:
+        if not isinstance(value, str):
+            raise UserError(f"config '{name}' must be {word}, got {shown(value)}")
+        text = value.strip()
+        if not (INT_TEXT if kind == "int" else FLOAT_TEXT).fullmatch(text):
+            raise UserError(f"config '{name}' must be {word} written in ASCII digits, got {shown(value)}")
+        try:
+            return int(text) if kind == "int" else float(text)
+        except ValueError:  # more digits than Python converts
+            raise UserError(f"config '{name}' must be {word} of at most 4,300 digits, got {shown(value)}") from None
+    allowed = (int,) if kind == "int" else (int, float)
+    if isinstance(value, bool) or not isinstance(value, allowed):
+        raise UserError(f"config '{name}' must be {word}, got {shown(value)}")
+    return float(value) if kind == "float" else value
+
+
+def _items(name: str, value, from_text: bool, word: str) -> list:
+    if from_text:
+        if not isinstance(value, str):
+            raise UserError(f"config '{name}' must be a list of {word}, got {shown(value)}")
+        parts = value.split(",")
+        if any(not p.strip() for p in parts):
+            raise UserError(f"config '{name}' has an empty item in {shown(value)}: give "
+                            f"comma-separated {word}, e.g. 0,1")
+        return parts
+    if not isinstance(value, list):
+        raise UserError(f"config '{name}' must be a list of {word}, got {shown(value)}")
+    return value
+
+
+def coerce(name: str, value, kind: str, from_text: bool):
+    """A flag's text (`from_text`) or a TOML value as the field's type, or a one-line UserError.
+
+    TOML values are checked against the TOML type the field needs (an integer, a number, a list of
+    them, true/false, a string): a string where a number belongs is a mistake in the file."""
     if kind == "bool":
         if isinstance(value, bool):
             return value
-        raise UserError(f"config '{name}' must be true or false, got {value!r}")
+        raise UserError(f"config '{name}' must be true or false, got {shown(value)}")
     if kind in ("int", "float"):
-        cast, word = (int, "an integer") if kind == "int" else (float, "a number")
-        allowed = (int, str) if kind == "int" else (int, float, str)
-        if isinstance(value, bool) or not isinstance(value, allowed):
-            raise UserError(f"config '{name}' must be {word}, got {value!r}")
-        try:
-            return cast(value)
-        except ValueError:
-            raise UserError(f"config '{name}' must be {word}, got {value!r}") from None
-    if kind == "ints":
-        if isinstance(value, (int, str)) and not isinstance(value, bool):
-            parts = [p for p in str(value).split(",") if p.strip()]
-        elif isinstance(value, (list, tuple)):
-            parts = list(value)
-        else:
-            raise UserError(f"config '{name}' must be a list of integers, got {value!r}")
-        return tuple(_coerce(name, p, "int") for p in parts)
-    if kind == "floats":
-        if isinstance(value, str):
-            parts = [p for p in value.split(",") if p.strip()]
-        elif isinstance(value, (list, tuple)):
-            parts = list(value)
-        else:
-            raise UserError(f"config '{name}' must be a list of numbers, got {value!r}")
-        return tuple(_coerce(name, p, "float") for p in parts)
+        return _number(name, value, kind, from_text)
+    if kind in ("ints", "floats"):
+        one = kind[:-1]
+        word = "integers" if one == "int" else "numbers"
+        return tuple(_number(name, item, one, from_text) for item in _items(name, value, from_text, word))
     if kind == "str":
         if not isinstance(value, str):
-            raise UserError(f"config '{name}' must be a string, got {value!r}")
+            raise UserError(f"config '{name}' must be a string, got {shown(value)}")
         return value
     raise AssertionError(kind)
 
@@ -96,34 +161,79 @@ def field_kind(name: str) -> str:
 
 
 def read_toml(path: Path) -> dict:
+    """The file's table, at most MAX_CONFIG_BYTES of UTF-8 TOML."""
     try:
-        text = Path(path).read_text()
+        with open(path, "rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
-        raise UserError(f"config file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read config file {path}: {exc}") from None
+        raise UserError(f"config file not found: {shown(str(path))}") from None
+    except OSError as exc:
+        raise UserError(f"cannot read config file {shown(str(path))}: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise UserError(f"config file {shown(str(path))} is larger than {MAX_CONFIG_BYTES // 1024} KiB: "
+                        "not a config file")
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UserError(f"config file {shown(str(path))} is not UTF-8 text ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"invalid TOML in {path}: {exc}") from None
+        raise UserError(f"invalid TOML in {shown(str(path))}: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise UserError(f"invalid TOML in {shown(str(path))}: nested too deeply") from None
 
 
 # Accepted for a single network: `train_seed = 3` means `train_seeds = [3]`.
 ALIASES = {"train_seed": "train_seeds"}
 
 
-def build(overrides: dict) -> Config:
-    """Defaults, then `overrides` (TOML then flags, already merged); checked as a whole."""
-    overrides = {ALIASES.get(k.replace("-", "_"), k.replace("-", "_")): v for k, v in overrides.items()}
+def canonical(key: str) -> str:
+    """The field a key names: `train-points` and `train_points` are one field, `train_seed` is
+    `train_seeds`."""
+    key = key.replace("-", "_")
+    return ALIASES.get(key, key)
+
+
+def from_toml(table: dict, source: str) -> dict:
+    """The file's values, each checked against its field's type: {field: value}.
+
+    Two keys that name one field (`train_seed` and `train_seeds`, `train_points` and
+    `train-points`) are refused rather than letting the later one win silently."""
     known = set(field_names())
-    for key in overrides:
-        if key.replace("-", "_") not in known:
-            raise UserError(f"unknown config key '{key}' (known: {', '.join(sorted(known))})")
-    values = {k.replace("-", "_"): _coerce(k, v, field_kind(k.replace("-", "_")))
-              for k, v in overrides.items()}
+    seen: dict[str, str] = {}
+    values = {}
+    for key, value in table.items():
+        name = canonical(key)
+        if name not in known:
+            raise UserError(f"unknown config key {shown(key)} in {source} (known: {', '.join(sorted(known))})")
+        if name in seen:
+            raise UserError(f"config keys {shown(seen[name])} and {shown(key)} in {source} both set "
+                            f"'{name}': keep one")
+        seen[name] = key
+        if key.replace("-", "_") in ALIASES:  # the single-network form takes one integer
+            values[name] = (coerce(key, value, "int", from_text=False),)
+        else:
+            values[name] = coerce(name, value, field_kind(name), from_text=False)
+    return values
+
+
+def build(values: dict) -> Config:
+    """Defaults, then `values` (already typed: TOML then flags, merged); checked as a whole."""
     config = Config(**values)
     validate(config)
     return config
+
+
+# What each seed feeds, and that generator's limit: numpy's legacy RandomState (the study's test
+# points and masks) takes seeds below 2^32; the training seed goes to torch.manual_seed and into the
+# runs table's BIGINT train_seed, the path seed to numpy's default_rng: both kept below 2^63.
+LEGACY_SEEDS = ("test_seed", "mask_seed")
+LEGACY_SEED_LIMIT = 2 ** 32
+SEED_LIMIT = 2 ** 63
+# The grid's points are squared for their labels and pass through the network in float32: beyond
+# √(float32 max) ≈ 1.8e19 even x0² overflows. (Whether a trained network's activations stay finite
+# over the grid is checked once the networks exist, before anything is written: pipeline.py.)
+MAX_GRID_EXTENT = 1e18
+DEVICE = re.compile(r"cpu|cuda(:[0-9]+)?")
 
 
 def validate(c: Config) -> None:
@@ -131,30 +241,33 @@ def validate(c: Config) -> None:
                 "samples_per_prob", "flip_paths", "grid_size", "block_masks", "shard_masks")
     for name in positive:
         if getattr(c, name) <= 0:
-            raise UserError(f"config '{name}' must be positive, got {getattr(c, name)}")
+            raise UserError(f"config '{name}' must be positive, got {shown(getattr(c, name))}")
     for name in ("learning_rate", "epsilon", "grid_extent"):
         value = getattr(c, name)
         if not (math.isfinite(value) and value > 0):
             raise UserError(f"config '{name}' must be a positive number, got {value}")
+    if c.grid_extent > MAX_GRID_EXTENT:
+        raise UserError(f"config 'grid_extent' = {c.grid_extent:g} is too large: the grid's coordinates "
+                        f"would overflow float32 once squared; at most {MAX_GRID_EXTENT:g}")
     if not 0 <= c.rho < 1:
         raise UserError(f"config 'rho' must lie in [0, 1), got {c.rho}")
     if c.label_rule not in LABEL_RULES:
-        raise UserError(f"config 'label_rule' must be one of {', '.join(LABEL_RULES)}, got {c.label_rule!r}")
-    if c.device != "cpu" and not c.device.startswith("cuda"):
-        raise UserError(f"config 'device' must be cpu, cuda or cuda:N, got {c.device!r}")
+        raise UserError(f"config 'label_rule' must be one of {', '.join(LABEL_RULES)}, got {shown(c.label_rule)}")
+    if not DEVICE.fullmatch(c.device):
+        raise UserError(f"config 'device' must be cpu, cuda or cuda:N, got {shown(c.device)}")
     if c.device.startswith("cuda"):
         import torch
         if not torch.cuda.is_available():
-            raise UserError(f"config 'device' = {c.device!r} but this machine has no CUDA device; use cpu")
+            raise UserError(f"config 'device' = {shown(c.device)} but this machine has no CUDA device; use cpu")
     if not c.keep_probs:
         raise UserError("config 'keep_probs' must list at least one probability")
     for p in c.keep_probs:
         if not 0 < p < 1:
             raise UserError(f"config 'keep_probs' values must lie strictly between 0 and 1, got {p}")
     if len(set(c.keep_probs)) != len(c.keep_probs):
-        raise UserError(f"config 'keep_probs' has a repeated value: {list(c.keep_probs)}")
+        raise UserError(f"config 'keep_probs' has a repeated value: {shown(list(c.keep_probs))}")
     if c.hidden > MAX_HIDDEN:
-        raise UserError(f"config 'hidden' = {c.hidden} is too large: a mask must fit a signed "
+        raise UserError(f"config 'hidden' = {shown(c.hidden)} is too large: a mask must fit a signed "
                         f"64-bit integer, so at most {MAX_HIDDEN} hidden nodes")
     if c.exhaustive and c.hidden > MAX_EXHAUSTIVE_HIDDEN and not c.force_exhaustive:
         rows = 2 ** c.hidden
@@ -165,11 +278,16 @@ def validate(c: Config) -> None:
             f"(~{gigabytes:,.0f} GB of Parquet, ~{hours:,.1f} h); pass --no-exhaustive, "
             f"or --force-exhaustive if you mean it")
     for name in ("test_seed", "mask_seed", "path_seed"):
-        if getattr(c, name) < 0:
-            raise UserError(f"config '{name}' must be non-negative, got {getattr(c, name)}")
+        value = getattr(c, name)
+        limit = LEGACY_SEED_LIMIT if name in LEGACY_SEEDS else SEED_LIMIT
+        if not 0 <= value < limit:
+            what = "numpy's legacy RandomState" if name in LEGACY_SEEDS else "the generator"
+            raise UserError(f"config '{name}' must lie in [0, 2^{limit.bit_length() - 1}) for {what}, "
+                            f"got {shown(value)}")
     if not c.train_seeds:
         raise UserError("config 'train_seeds' must list at least one seed")
-    if any(seed < 0 for seed in c.train_seeds):
-        raise UserError(f"config 'train_seeds' must be non-negative, got {list(c.train_seeds)}")
+    if not all(0 <= seed < SEED_LIMIT for seed in c.train_seeds):
+        raise UserError(f"config 'train_seeds' must lie in [0, 2^63) (torch's generator and the runs "
+                        f"table's BIGINT), got {shown(list(c.train_seeds))}")
     if len(set(c.train_seeds)) != len(c.train_seeds):
-        raise UserError(f"config 'train_seeds' has a repeated seed: {list(c.train_seeds)}")
+        raise UserError(f"config 'train_seeds' has a repeated seed: {shown(list(c.train_seeds))}")

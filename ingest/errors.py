@@ -3,3 +3,7 @@
 
 class UserError(Exception):
     """Bad config, bad flags, a missing or foreign store, impossible sizes."""
+
+
+class StoreError(UserError):
+    """A store that cannot be read as a complete one of this version (ingest/contract.py)."""

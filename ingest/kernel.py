@@ -186,9 +186,10 @@ class MaskKernel:
     def _run(self, starts: list[int], masks_of, loss: np.ndarray, grad: np.ndarray) -> None:
         """Every block (named by its first output row) through the workers, then overflow repair."""
         it = iter(starts)
+        stop = threading.Event()  # set when the caller gives up (Ctrl-C): workers take no new block
 
         def claim():  # blocks are handed out one at a time: a core that is busy elsewhere takes fewer
-            while True:
+            while not stop.is_set():
                 with self._lock:
                     lo = next(it, None)
                 if lo is None:
@@ -208,8 +209,12 @@ class MaskKernel:
                 work()
             else:
                 with ThreadPoolExecutor(workers) as pool:
-                    for done in [pool.submit(work) for _ in range(workers)]:
-                        done.result()
+                    try:
+                        for done in [pool.submit(work) for _ in range(workers)]:
+                            done.result()
+                    except BaseException:
+                        stop.set()
+                        raise
         bad = np.flatnonzero(~np.isfinite(loss))
         if len(bad):
             masks = np.concatenate([masks_of(lo) for lo in starts])[bad]

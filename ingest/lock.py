@@ -1,6 +1,14 @@
-"""One writer per store: a lock file holding the owner's pid; a dead owner's lock is taken over."""
+"""One writer per store: an OS lock (`flock`) on store/.lock, held for the whole run.
+
+The kernel releases the lock when its holder exits, however it exits (SIGKILL included), so there is
+no stale lock to detect and nothing to take over: no check of a pid, no window between a check and
+an unlink. The pid written into the file is information for the refusal message only. The file is
+never deleted: a process could lock a name that another has just unlinked, and both would hold "the"
+lock.
+"""
 from __future__ import annotations
 
+import fcntl
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,43 +18,35 @@ from ingest.errors import UserError
 LOCK = ".lock"
 
 
-def _alive(pid: int) -> bool:
+def _holder(fd: int) -> str:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def _owner(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip() or "0") or None
-    except (OSError, ValueError):
-        return None
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
+    return f" (pid {text})" if text.isdigit() else ""
 
 
 @contextmanager
 def store_lock(store: Path):
     path = Path(store) / LOCK
-    for _ in range(3):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            pid = _owner(path)
-            if pid is not None and pid != os.getpid() and _alive(pid):
-                raise UserError(f"store {store} is in use by another run (pid {pid}); "
-                                f"wait for it to finish") from None
-            path.unlink(missing_ok=True)  # stale: its owner is gone
-            continue
-        with os.fdopen(fd, "w") as f:
-            f.write(f"{os.getpid()}\n")
-        break
-    else:
-        raise UserError(f"could not take the lock {path}")
     try:
-        yield
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise UserError(f"cannot open the lock file {path}: {exc.strerror or exc}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"store {store} is in use by another run{_holder(fd)}; "
+                            f"wait for it to finish") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            try:  # while still held: the next reader never sees a finished run's pid
+                os.ftruncate(fd, 0)
+            except OSError:
+                pass
     finally:
-        if _owner(path) == os.getpid():
-            path.unlink(missing_ok=True)
+        os.close(fd)  # releases the lock

@@ -1,23 +1,80 @@
-"""The units of work for one trained network; each writes its own files under the store."""
+"""The stages of a run, each declaring beside its code the config fields it reads.
+
+`@stage(name, reads=…)` records a stage in STAGES, in run order. `reads` names every config field
+whose value goes into the stage's files; the stage's fingerprint (ingest/pipeline.py) hashes exactly
+those values plus its network's training fingerprint, and `--help` (ingest/cli.py) lists, per flag,
+the stages that read it. A field that no stage reads says what it changes instead, in ingest/config.py.
+
+torch and pyarrow are imported inside the functions: `--help` and flag errors read the declarations
+here, and must answer before those libraries take their second to load.
+"""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ingest import grid, masks, network, paths, points, tables
-from ingest.kernel import MaskKernel, blocks, logit_terms
-from ingest.store import FileWriter, write_file
+from ingest import grid, masks, paths, points
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ingest.kernel import MaskKernel
+    from ingest.network import Network
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A unit of work per network (for train: of all networks together), declared with `@stage`."""
+    name: str
+    reads: tuple[str, ...]  # config fields whose values go into its files
+    work: Callable  # after training: (config, store, trained, *part) -> the files it wrote
+    # Mask ranges of a stage written as several files, (lo, hi) each; None: one file per network.
+    parts: Callable | None = None
+    # Earlier stages whose files it reads: their inputs are its inputs too.
+    uses: tuple[str, ...] = ()
+    # Networks worked on at once (threads): for numpy-bound stages that do not thread themselves.
+    threads: int = 1
+
+    def inputs(self, config, run_id: int) -> dict:
+        """The values it reads, for one network's fingerprint. A network depends on its own seed,
+        never on which networks train beside it (network.train_many: bit for bit the same)."""
+        values = {name: getattr(config, name) for name in self.reads}
+        if "train_seeds" in values:
+            values["train_seeds"] = config.train_seeds[run_id]
+        for name in self.uses:
+            values[f"stage:{name}"] = STAGES[name].inputs(config, run_id)
+        return values
+
+    def depends_on(self, field: str) -> bool:
+        """Whether the field's value reaches its files, directly or through a stage it uses."""
+        return field in self.reads or any(STAGES[name].depends_on(field) for name in self.uses)
+
+
+STAGES: dict[str, Stage] = {}
+
+
+def stage(name: str, reads: tuple[str, ...], parts: Callable | None = None, uses: tuple[str, ...] = (),
+          threads: int = 1):
+    def declare(work: Callable) -> Callable:
+        STAGES[name] = Stage(name, tuple(reads), work, parts, tuple(uses), threads)
+        return work
+    return declare
+
+
+def after_training() -> list[Stage]:
+    """The per-network stages, in run order."""
+    return [s for s in STAGES.values() if s.name != "train"]
 
 
 @dataclass
 class Trained:
     """What the later stages of one run need from its training stage."""
     run_id: int
-    net: network.Network
+    net: Network
     kernel: MaskKernel  # on the test set
 
 
@@ -26,6 +83,7 @@ def file_name(run_id: int) -> str:
 
 
 def accuracy(net, x, y) -> float:
+    from ingest.kernel import logit_terms
     _, a, c = logit_terms(net, x)
     return float(np.mean((a.sum(axis=1) + c > 0) == (y == 1)))
 
@@ -47,16 +105,34 @@ def training_data(config, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, points.label(x, config.label_rule)
 
 
+# Everything the networks, their weights and their runs rows (test loss and accuracy) depend on.
+@stage("train", reads=("hidden", "label_rule", "train_points", "epochs", "batch_size", "learning_rate",
+                       "rho", "epsilon", "train_seeds", "test_points", "test_seed"))
 def fit_all(config, seeds: dict[int, int], progress=None) -> dict[int, Fitted]:
-    """Train the networks of {run_id: seed} together; raises UserError (writing nothing) if one diverged."""
+    """Train the networks of {run_id: seed} together; raises UserError (writing nothing) if one diverged.
+    Their files are written afterwards, one network at a time, by `write_training`."""
+    from ingest import network
     data = {run_id: training_data(config, seed) for run_id, seed in seeds.items()}
     nets = network.train_many(config, list(data.values()), list(seeds.values()), progress=progress)
     return {run_id: describe(config, run_id, seeds[run_id], net, *data[run_id])
             for run_id, net in zip(seeds, nets)}
 
 
+def train_config(config, run_id: int) -> str:
+    """JSON of what this network was made from: exactly the fields the train stage reads, with its
+    own seed. (The runs row is reused as long as those stay the same, so it says nothing about the
+    later stages; the warehouse adds the whole configuration, ingest/catalog.py.)"""
+    values = STAGES["train"].inputs(config, run_id)
+    values["train_seed"] = values.pop("train_seeds")
+    return json.dumps(values, sort_keys=True)
+
+
 def describe(config, run_id: int, seed: int, net, x_train, y_train) -> Fitted:
     """The tables of one trained network: weights, points, test contributions and its runs row."""
+    import pyarrow as pa
+
+    from ingest import network, tables
+    from ingest.kernel import MaskKernel, logit_terms
     x_test, y_test = _test_set(config)
     full = np.array([masks.full(config.hidden)])
     test_kernel = MaskKernel(net, x_test, y_test, device=config.device)
@@ -69,7 +145,7 @@ def describe(config, run_id: int, seed: int, net, x_train, y_train) -> Fitted:
         "logit_bias": [logit_terms(net, x_test[:1])[2]],
         "train_loss": [train_loss], "train_accuracy": [accuracy(net, x_train, y_train)],
         "test_loss": [test_loss], "test_accuracy": [accuracy(net, x_test, y_test)],
-        "config": [config.to_json()],
+        "train_config": [train_config(config, run_id)],
     })
     hidden, contrib, _ = logit_terms(net, x_test)
     # In write order: the runs row last, so it only ever describes a network whose files are complete.
@@ -84,12 +160,17 @@ def describe(config, run_id: int, seed: int, net, x_train, y_train) -> Fitted:
 
 
 def write_training(store: Path, fitted: Fitted) -> list[Path]:
+    from ingest.store import write_file
     name = file_name(fitted.trained.run_id)
     return [write_file(store, table, name, data) for table, data in fitted.tables.items()]
 
 
 def load_trained(config, store: Path, run_id: int) -> Trained:
     """A finished training stage, rebuilt from its stored weights (no retraining on resume)."""
+    import pyarrow.parquet as pq
+
+    from ingest import network
+    from ingest.kernel import MaskKernel
     rows = pq.read_table(store / "weights" / f"{file_name(run_id)}.parquet")
     net = network.from_weights_table(rows, run_id)
     x_test, y_test = _test_set(config)
@@ -97,6 +178,7 @@ def load_trained(config, store: Path, run_id: int) -> Trained:
 
 
 def evaluate(kernel: MaskKernel, mask_array: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    from ingest.kernel import blocks
     loss = np.empty(len(mask_array), np.float32)
     grad = np.empty((len(mask_array), kernel.hidden), np.float32)
     for lo, hi in blocks(0, len(mask_array), block):
@@ -104,7 +186,12 @@ def evaluate(kernel: MaskKernel, mask_array: np.ndarray, block: int) -> tuple[np
     return loss, grad
 
 
+@stage("samples", reads=("hidden", "mask_seed", "samples_per_prob", "keep_probs"))
 def samples(config, store: Path, t: Trained) -> list[Path]:
+    import pyarrow as pa
+
+    from ingest import tables
+    from ingest.store import write_file
     keep_prob, sample_id, sample_masks = masks.sampled(config)
     loss, grad = evaluate(t.kernel, sample_masks, config.block_masks)
     table = tables.mask_rows(t.run_id, sample_masks, loss, grad, leading={
@@ -112,7 +199,10 @@ def samples(config, store: Path, t: Trained) -> list[Path]:
     return [write_file(store, "mask_samples", file_name(t.run_id), table)]
 
 
+@stage("landmarks", reads=("hidden",))
 def landmarks(config, store: Path, t: Trained) -> list[Path]:
+    from ingest import tables
+    from ingest.store import write_file
     marks = masks.landmarks(config.hidden)
     loss, grad = evaluate(t.kernel, marks, config.block_masks)
     return [write_file(store, "mask_landmarks", file_name(t.run_id),
@@ -121,6 +211,7 @@ def landmarks(config, store: Path, t: Trained) -> list[Path]:
 
 def exhaustive_shards(config) -> list[tuple[int, int]]:
     """Mask ranges, one file each: a killed run loses at most one shard of work."""
+    from ingest.kernel import blocks
     total = 2 ** config.hidden if config.exhaustive else 0
     return list(blocks(0, total, config.shard_masks)) or [(0, 0)]
 
@@ -128,7 +219,11 @@ def exhaustive_shards(config) -> list[tuple[int, int]]:
 EXHAUSTIVE_ROWS = 1 << 18  # masks per exhaustive row group: ~25 MB of loss and gradients
 
 
-def exhaustive_shard(config, store: Path, t: Trained, part: int, lo: int, hi: int, progress=None) -> list[Path]:
+@stage("exhaustive", reads=("hidden", "exhaustive", "shard_masks"), parts=exhaustive_shards, threads=2)
+def exhaustive_shard(config, store: Path, t: Trained, part: int, lo: int, hi: int) -> list[Path]:
+    from ingest import tables
+    from ingest.kernel import blocks
+    from ingest.store import FileWriter
     # Dictionary encoding pays only for the few-valued columns; on losses and gradients it halves speed.
     with FileWriter(store, "mask_exhaustive", f"{file_name(t.run_id)}-part-{part:03d}",
                     dictionary=["run_id", "n_on"]) as writer:
@@ -137,15 +232,18 @@ def exhaustive_shard(config, store: Path, t: Trained, part: int, lo: int, hi: in
         for b_lo, b_hi in blocks(lo, hi, EXHAUSTIVE_ROWS):
             loss, grad = t.kernel.evaluate_range(b_lo, b_hi)
             writer.write(tables.mask_rows(t.run_id, np.arange(b_lo, b_hi, dtype=np.int64), loss, grad))
-            if progress is not None:
-                progress.update(b_hi - b_lo)
         if hi == lo:  # --no-exhaustive: an empty file keeps the columns so every view answers
             empty = np.zeros(0, np.int64)
             writer.write(tables.mask_rows(t.run_id, empty, np.zeros(0), np.zeros((0, config.hidden))))
     return [writer.final]
 
 
+@stage("flip_paths", reads=("hidden", "flip_paths", "path_seed"))
 def flip_paths(config, store: Path, t: Trained) -> list[Path]:
+    import pyarrow as pa
+
+    from ingest import tables
+    from ingest.store import write_file
     path_masks, flipped = paths.flip_paths(config.flip_paths, config.hidden, config.path_seed)
     loss, _ = evaluate(t.kernel, path_masks.ravel(), config.block_masks)
     steps = config.hidden + 1
@@ -158,11 +256,67 @@ def flip_paths(config, store: Path, t: Trained) -> list[Path]:
     return [write_file(store, "flip_paths", file_name(t.run_id), table)]
 
 
+@stage("grid", reads=("hidden", "label_rule", "grid_size", "grid_extent"))
 def input_grid(config, store: Path, t: Trained) -> list[Path]:
+    from ingest import tables
+    from ingest.kernel import MaskKernel, logit_terms
+    from ingest.store import write_file
     gi, gj, xg = grid.grid_points(config.grid_size, config.grid_extent)
     yg = points.label(xg, config.label_rule)
     hidden, contrib, c = logit_terms(t.net, xg)
-    p_outside = 1.0 / (1.0 + np.exp(-(contrib.sum(axis=1) + c)))
+    with np.errstate(over="ignore"):  # a far corner's exp(-d) may overflow: p_outside is then 0
+        p_outside = 1.0 / (1.0 + np.exp(-(contrib.sum(axis=1) + c)))
     loss, node_grad = MaskKernel(t.net, xg, yg).pointwise(masks.full(config.hidden))
     return [write_file(store, "input_grid", file_name(t.run_id), tables.grid_rows(
         t.run_id, gi, gj, xg, yg, p_outside, loss, hidden, contrib, node_grad))]
+
+
+def check_grid(config, t: Trained) -> None:
+    """Raise UserError if the trained network is not finite over the grid: checked on its corners
+    (each ReLU is linear along a line, so its extremes over the square lie there) before any file
+    of the run is written, rather than half-way through."""
+    from ingest.errors import UserError
+    from ingest.kernel import MaskKernel, logit_terms
+    e = config.grid_extent
+    corners = np.array([[-e, -e], [-e, e], [e, -e], [e, e]])
+    with np.errstate(all="ignore"):  # an overflow is the answer here, not a warning to print
+        hidden, contrib, c = logit_terms(t.net, corners)
+        loss, node_grad = MaskKernel(t.net, corners, points.label(corners, config.label_rule)).pointwise(
+            masks.full(config.hidden))
+    if not all(np.all(np.isfinite(a)) for a in (hidden, contrib, loss, node_grad)) or not np.isfinite(c):
+        raise UserError(f"--grid-extent {e:g} gives non-finite activations in network {t.run_id}: choose "
+                        f"a smaller extent")
+
+
+def shard_files(config, store: Path, run_id: int) -> list[Path]:
+    """The exhaustive files of one network under the current shard size (never a stale one)."""
+    return [store / "mask_exhaustive" / f"{file_name(run_id)}-part-{part:03d}.parquet"
+            for part in range(len(exhaustive_shards(config)))]
+
+
+# The exact marts' inputs: sums over the exhaustive rows (and the study's masks' flips through them).
+# Two networks at once: numpy releases the GIL in its array loops, and the stage has no threads of its own.
+@stage("summary", reads=("hidden", "exhaustive", "shard_masks"), uses=("samples", "exhaustive"), threads=2)
+def summary_tables(config, store: Path, t: Trained) -> list[Path]:
+    import pyarrow.parquet as pq
+
+    from ingest import summary
+    from ingest.store import write_file
+    name = file_name(t.run_id)
+    loss = grad = None
+    if config.exhaustive:
+        loss, grad = summary.read_run(shard_files(config, store, t.run_id), config.hidden)
+    samples = pq.read_table(store / "mask_samples" / f"{name}.parquet")
+    return [write_file(store, table, name, rows)
+            for table, rows in summary.summarise(t.run_id, loss, grad, samples).items()]
+
+
+# Exact interactions and the spectrum: fast subset transforms of the run's loss table (ingest/transforms.py).
+@stage("transforms", reads=("hidden", "exhaustive", "shard_masks"), uses=("exhaustive",), threads=2)
+def transform_tables(config, store: Path, t: Trained) -> list[Path]:
+    from ingest import summary, transforms
+    from ingest.store import write_file
+    loss = summary.read_run(shard_files(config, store, t.run_id), config.hidden, grad=False)[0] \
+        if config.exhaustive else None
+    return [write_file(store, table, file_name(t.run_id), rows)
+            for table, rows in transforms.transform_tables(t.run_id, loss).items()]

@@ -1,34 +1,18 @@
 """Writing the store: `store/<table>/<file>.parquet`, each file written whole or not at all.
 
 A file is streamed to a hidden temporary name in its table folder, fsynced, then renamed over
-the final name, so a reader globbing `*.parquet` only ever sees complete files, whatever moment a
-run is killed at.
+the final name (and the folder fsynced: ingest/durable.py), so a reader only ever sees complete
+files, whatever moment a run is killed at; a run that fails (a full disk) removes its temporary.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.errors import UserError
-
-
-def open_store(path: Path) -> Path:
-    """The store folder, created if needed; a clear error if it cannot be one."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise UserError(f"--store {path} is a file, not a folder")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-probe"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise UserError(f"cannot write to store {path}: {exc.strerror or exc}") from None
-    return path
+from ingest.durable import make_dirs, replace
 
 
 def list_column(matrix: np.ndarray) -> pa.ListArray:
@@ -38,20 +22,12 @@ def list_column(matrix: np.ndarray) -> pa.ListArray:
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(m.ravel()))
 
 
-def fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class FileWriter:
     """Streams Arrow tables into `store/<table>/<name>.parquet`; `commit` makes the file appear."""
 
     def __init__(self, store: Path, table: str, name: str, dictionary: bool | list[str] = True):
         folder = Path(store) / table
-        folder.mkdir(exist_ok=True)
+        make_dirs(folder)
         self.final = folder / f"{name}.parquet"
         self.tmp = folder / f".{name}.parquet.tmp"
         self.rows = 0
@@ -68,18 +44,22 @@ class FileWriter:
     def commit(self) -> Path:
         if self._writer is None:
             raise ValueError(f"nothing written to {self.final}")
-        self._writer.close()
-        self._writer = None
-        fsync_path(self.tmp)
-        os.replace(self.tmp, self.final)
-        fsync_path(self.final.parent)
+        writer, self._writer = self._writer, None
+        writer.close()
+        replace(self.tmp, self.final)
         return self.final
 
     def abort(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        self.tmp.unlink(missing_ok=True)
+        """Leave nothing behind: on a full disk, closing the writer fails too, and the partial
+        temporary file must go all the same."""
+        writer, self._writer = self._writer, None
+        try:
+            if writer is not None:
+                writer.close()
+        except Exception:
+            pass
+        finally:
+            self.tmp.unlink(missing_ok=True)
 
     def __enter__(self):
         return self
@@ -88,7 +68,11 @@ class FileWriter:
         if kind is not None:
             self.abort()
         elif self._writer is not None:
-            self.commit()
+            try:
+                self.commit()
+            except BaseException:
+                self.abort()
+                raise
 
 
 def write_file(store: Path, table: str, name: str, data: pa.Table) -> Path:

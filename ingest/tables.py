@@ -14,7 +14,7 @@ def check_finite(what: str, *arrays: np.ndarray) -> None:
     for a in arrays:
         if not np.all(np.isfinite(a)):
             raise UserError(f"non-finite values in {what}: the trained network is unusable "
-                            "(training diverged?); nothing was written for it")
+                            "(training diverged?)")
 
 
 def mask_rows(run_id: int, masks: np.ndarray, loss: np.ndarray, grad: np.ndarray | None,

@@ -1,41 +1,27 @@
 """`python -m ingest.verify [--store DIR]`: re-read every stored file and check it against the manifest.
 
-Checks content hashes and row counts recorded by the run, that every Parquet file reads completely,
-and the mask invariants: per run the exhaustive masks are 0 … 2^N−1 each exactly once, and every flip
-path flips exactly one node per step, each node once. Prints OK, or one line per problem (exit 1).
+Checks the manifest's entries (ingest/schema.py), content hashes and row counts recorded by the run,
+that every Parquet file reads completely, and the mask invariants: per run the exhaustive masks are
+0 … 2^N−1 each exactly once, and every flip path flips exactly one node per step, each node once.
+Then the warehouse: that it is the file the run built, that it belongs to this store and was built
+from its files, and that every table and mart holds the rows and content the run fingerprinted.
+Only files the manifest lists are read, each by its own literal path. Prints OK, or one line per
+problem (exit 1).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ingest.contract import WAREHOUSE, load_manifest
 from ingest.errors import UserError
-from ingest.ledger import STORE_VERSION, sha256
-
-
-def load_manifest(store: Path) -> dict:
-    if not store.is_dir():
-        raise UserError(f"no store at {store}")
-    path = store / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{store} is not a Knockout store (no manifest.json); run python -m ingest.run") from None
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read {path}: {exc}") from None
-    if not isinstance(manifest, dict) or manifest.get("status") == "running":
-        raise UserError(f"the last run on {store} did not finish; run python -m ingest.run again to complete it")
-    if "files" not in manifest or "config" not in manifest:
-        raise UserError(f"{path} is not a Knockout manifest (no files or config section)")
-    if manifest.get("store_version") != STORE_VERSION:
-        raise UserError(f"{store} was written by another version of Knockout (store version "
-                        f"{manifest.get('store_version')}, this one reads {STORE_VERSION}); run python -m ingest.run again")
-    return manifest
+from ingest.ledger import sha256
 
 
 def check_files(store: Path, manifest: dict) -> list[str]:
@@ -46,7 +32,7 @@ def check_files(store: Path, manifest: dict) -> list[str]:
         problems.append(f"{extra}: not recorded in the manifest")
     for rel, meta in sorted(recorded.items()):
         path = store / rel
-        if not path.exists():
+        if not path.is_file():
             problems.append(f"{rel}: missing")
             continue
         if sha256(path) != meta["sha256"]:
@@ -61,31 +47,39 @@ def check_files(store: Path, manifest: dict) -> list[str]:
     return problems
 
 
+def read_recorded(store: Path, manifest: dict, table: str, columns: list[str]) -> pa.Table:
+    """The table's recorded files, each read by its own path (never the folder, never a pattern)."""
+    files = [store / rel for rel in sorted(manifest["files"]) if rel.split("/")[0] == table]
+    parts = [pq.read_table(path, columns=columns) for path in files]
+    return pa.concat_tables(parts) if parts else pa.table({c: [] for c in columns})
+
+
 def check_invariants(store: Path, manifest: dict) -> list[str]:
     problems = []
-    hidden = manifest["config"]["hidden"]
+    hidden = manifest["config"].get("hidden")
+    if not isinstance(hidden, int) or isinstance(hidden, bool) or not 0 < hidden <= 62:
+        return [f"manifest config: hidden is {str(hidden)[:20]!r}, not a node count"]
     try:
-        runs = pq.read_table(store / "runs").column("run_id").to_pylist()
+        runs = read_recorded(store, manifest, "runs", ["run_id"]).column("run_id").to_pylist()
     except Exception as exc:
         return [f"runs: unreadable ({type(exc).__name__})"]
+    try:
+        exhaustive = (read_recorded(store, manifest, "mask_exhaustive", ["run_id", "mask"])
+                      if manifest["config"].get("exhaustive", True) else None)
+    except Exception as exc:
+        problems.append(f"mask_exhaustive: unreadable ({type(exc).__name__})")
+        exhaustive = None
+    try:
+        all_paths = read_recorded(store, manifest, "flip_paths", ["run_id", "path_id", "step", "mask", "flipped_node"])
+    except Exception as exc:
+        return problems + [f"flip_paths: unreadable ({type(exc).__name__})"]
     for run_id in runs:
-        if manifest["config"].get("exhaustive", True):
-            try:
-                masks = pq.read_table(store / "mask_exhaustive", columns=["run_id", "mask"],
-                                      filters=[("run_id", "=", run_id)]).column("mask").to_numpy()
-            except Exception as exc:
-                problems.append(f"mask_exhaustive: unreadable ({type(exc).__name__})")
-                masks = None
-            if masks is not None and not (len(masks) == 2 ** hidden
-                                          and np.array_equal(np.sort(masks), np.arange(2 ** hidden))):
+        if exhaustive is not None:
+            masks = exhaustive.filter(pc.equal(exhaustive["run_id"], run_id)).column("mask").to_numpy()
+            if not (len(masks) == 2 ** hidden and np.array_equal(np.sort(masks), np.arange(2 ** hidden))):
                 problems.append(f"mask_exhaustive run {run_id}: masks are not 0 … 2^{hidden}−1 each once")
-        try:
-            paths = pq.read_table(store / "flip_paths", columns=["run_id", "path_id", "step", "mask", "flipped_node"],
-                                  filters=[("run_id", "=", run_id)]).sort_by([("path_id", "ascending"),
-                                                                              ("step", "ascending")])
-        except Exception as exc:
-            problems.append(f"flip_paths: unreadable ({type(exc).__name__})")
-            continue
+        paths = all_paths.filter(pc.equal(all_paths["run_id"], run_id)).sort_by(
+            [("path_id", "ascending"), ("step", "ascending")])
         steps = hidden + 1
         if paths.num_rows % steps:
             problems.append(f"flip_paths run {run_id}: {paths.num_rows} rows is not a whole number of paths")
@@ -101,9 +95,65 @@ def check_invariants(store: Path, manifest: dict) -> list[str]:
     return problems
 
 
+def check_warehouse(store: Path, manifest: dict) -> list[str]:
+    """The warehouse against what the run recorded when it built it: its bytes, its store id, what
+    it was built from, and every table's rows and content hash."""
+    import duckdb
+
+    from ingest import catalog
+    from ingest.outputs import warehouse_fingerprint
+
+    entry = manifest["outputs"].get("warehouse")
+    path = store / WAREHOUSE
+    if entry is None:
+        return [f"{WAREHOUSE}: not recorded in the manifest"]
+    if not path.is_file():
+        return [f"{WAREHOUSE}: missing"]
+    problems = []
+    if sha256(path) != entry["sha256"]:
+        problems.append(f"{WAREHOUSE}: content hash differs from the manifest")
+    expected = warehouse_fingerprint(store, manifest["files"], manifest["config"], manifest["store_id"])
+    if entry["fingerprint"] != expected:
+        problems.append(f"{WAREHOUSE}: built for other files, another place or other SQL than the store "
+                        "now has (rebuild it: python -m ingest.run)")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        return problems + [f"{WAREHOUSE}: unreadable ({str(exc).splitlines()[0][:160]})"]
+    try:
+        info = con.execute(f"select store_id, built_from from {catalog.INFO}").fetchall()
+        if len(info) != 1:
+            problems.append(f"{WAREHOUSE}: {catalog.INFO} does not hold one row")
+        elif info[0][0] != manifest["store_id"]:
+            problems.append(f"{WAREHOUSE}: belongs to another store (store id {str(info[0][0])[:32]}, "
+                            f"this store is {manifest['store_id']})")
+        elif info[0][1] != entry["fingerprint"]:
+            problems.append(f"{WAREHOUSE}: not the warehouse the last run built")
+        tables, definitions = catalog.fingerprints(con)
+    except duckdb.Error as exc:
+        return problems + [f"{WAREHOUSE}: unreadable ({str(exc).splitlines()[0][:160]})"]
+    finally:
+        con.close()
+    for name, recorded in sorted(entry["tables"].items()):
+        found = tables.get(name)
+        if found is None:
+            problems.append(f"{WAREHOUSE} table {name}: missing")
+        elif found["rows"] != recorded["rows"]:
+            problems.append(f"{WAREHOUSE} table {name}: {found['rows']:,} rows, manifest says {recorded['rows']:,}")
+        elif found["hash"] != recorded["hash"]:
+            problems.append(f"{WAREHOUSE} table {name}: content differs from the manifest")
+    for name in sorted(set(tables) - set(entry["tables"])):
+        problems.append(f"{WAREHOUSE} table {name}: not recorded in the manifest")
+    if definitions != entry["definitions"]:
+        problems.append(f"{WAREHOUSE}: its views, macros or columns differ from those the run built")
+    return problems
+
+
 def verify(store: Path) -> list[str]:
-    manifest = load_manifest(store)
-    return check_files(store, manifest) + check_invariants(store, manifest)
+    store = Path(store)
+    manifest, problems = load_manifest(store)
+    problems = [f"manifest.json {line}" for line in problems]
+    return problems + check_files(store, manifest) + check_invariants(store, manifest) + check_warehouse(store, manifest)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""Gaussian-kernel density curves, the study's smoothing ("a Gaussian kernel of width 0.03").
+"""Gaussian-kernel density curves, the study's smoothing ("smoothed using a Gaussian kernel of width …";
+the width is study_reference's kernel_width, the same the warehouse's density_curves view uses).
 
 The page plots densities, never raw rows: a few hundred (x, density) points per curve stand for
 thousands of masks or tens of thousands of gradients. The kernel sum is done on a regular grid by
@@ -12,8 +13,6 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-# The study: "smoothed using a Gaussian kernel of width 0.03" (width = standard deviation).
-DEFAULT_WIDTH = 0.03
 # Grid step as a fraction of the width: small enough that binning error is invisible.
 STEPS_PER_WIDTH = 5
 # The curve runs this many widths beyond the extreme values, where the kernel has died out.

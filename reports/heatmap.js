@@ -127,11 +127,15 @@
     drawMap();
     const score = testScore();
     let on = 0, maskInt = 0n;
-    for (let i = 0; i < N; i++) if (mask[i]) { on++; maskInt |= 1n << BigInt(i); }
+    const off = [];
+    for (let i = 0; i < N; i++) {
+      if (mask[i]) { on++; maskInt |= 1n << BigInt(i); } else off.push(i);
+    }
     document.getElementById("f1-loss").textContent = score.loss.toFixed(4);
     document.getElementById("f1-accuracy").textContent = (100 * score.accuracy).toFixed(1) + "%";
     document.getElementById("f1-on").textContent = on + " of " + N;
-    document.getElementById("f1-mask").textContent = maskInt.toString();
+    // Which neurons are off, in the page's node numbers ("none" for the full network).
+    document.getElementById("f1-off").textContent = off.length === 0 ? "none" : off.length === N ? "all" : off.join(", ");
     Object.assign(state, { updates: state.updates + 1, loss: score.loss, accuracy: score.accuracy, mask: maskInt.toString() });
     state.lastUpdateMs = performance.now() - start;
     document.getElementById("f1-ms").textContent = state.lastUpdateMs.toFixed(1);

@@ -1,101 +1,60 @@
-"""One self-contained HTML page: header, sections with charts and captions, the JavaScript inlined."""
+"""The page: templates/page.html.j2 lists the sections; each is built by its module of
+reports/sections, its chart embedded as a Vega-Lite spec and drawn in the browser by vega-embed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
-from html import escape
 from pathlib import Path
 
-import altair as alt
-import vl_convert as vlc
+from jinja2 import nodes
+from markupsafe import Markup
 
-from reports import theme
+from reports import sections, theme
+from reports.bundle import vega_bundle
 from reports.htmltools import json_script
+from reports.templating import ENV
 
-STYLE = Path(__file__).with_name("page.css")
-TABLE_SORT = Path(__file__).with_name("sort.js")
-
-
-@dataclass
-class Section:
-    anchor: str
-    title: str
-    caption: str = ""
-    chart: alt.TopLevelMixin | None = None
-    body: str = ""  # HTML placed before the caption (F1's own canvas, or tables)
-    after: str = ""  # HTML placed after the caption (tables that belong to the figure)
-
-    @property
-    def nav_label(self) -> str:
-        """F1 … F11 for the study's figures, the anchor itself for other sections."""
-        return self.anchor.upper() if self.anchor[:1] == "f" and self.anchor[1:].isdigit() else self.anchor
-
-    @property
-    def chart_id(self) -> str:
-        return f"vis-{self.anchor}"
+PAGE = "page.html.j2"
+HERE = Path(__file__).parent
+STYLE = HERE / "page.css"
+SCRIPTS = [HERE / "embed.js", HERE / "sort.js", HERE / "heatmap.js"]
 
 
-@lru_cache(maxsize=1)
-def vega_bundle() -> str:
-    """Vega, Vega-Lite and vega-embed as one script (from the vl-convert package: no CDN, no network)."""
-    bundle = vlc.javascript_bundle(vl_version=alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0])
-    # A literal "</script" inside would end the element early; the bundle has none, but make sure.
-    return bundle.replace("</script", "<\\/script")
+def section_names() -> list[str]:
+    """Every section the template lists, in page order (read from the template, not rendered)."""
+    source = ENV.loader.get_source(ENV, PAGE)[0]
+    names = []
+    for call in ENV.parse(source).find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name in ("section", "sections"):
+            for arg in call.args:
+                value = arg.as_const()
+                names += [value] if isinstance(value, str) else list(value)
+    return names
 
 
-def spec(chart: alt.TopLevelMixin) -> dict:
-    return theme.configure(chart).to_dict()
+def vega_specs(built: list[sections.Section]) -> Markup:
+    """Every chart's Vega-Lite spec, unvalidated (slow, and a test's job: tests/test_report_specs.py)."""
+    return json_script("vega-specs", {s.chart_id: theme.spec(s.chart) for s in built if s.chart is not None})
 
 
-EMBED = """
-window.knockoutReport = { expected: 0, rendered: 0, errors: [], views: {} };
-(function () {
-  const specs = JSON.parse(document.getElementById("vega-specs").textContent);
-  const report = window.knockoutReport;
-  report.expected = Object.keys(specs).length;
-  for (const [id, spec] of Object.entries(specs)) {
-    vegaEmbed("#" + id, spec, { actions: false, renderer: "canvas" })
-      .then((result) => { report.views[id] = result.view; report.rendered += 1; })
-      .catch((error) => { report.errors.push(id + ": " + error); console.error(id, error); });
-  }
-})();
-"""
+def render(ctx) -> tuple[str, list[sections.Section]]:
+    """The whole page as text, and the sections on it."""
+    built: list[sections.Section] = []
 
+    def one(name: str) -> sections.Section | None:
+        section = sections.build(name, ctx)
+        if section is not None:
+            built.append(section)
+        return section
 
-def _section_html(section: Section) -> str:
-    chart = f'<div class="chart" id="{escape(section.chart_id)}"></div>' if section.chart is not None else ""
-    caption = f'<p class="caption">{escape(section.caption)}</p>' if section.caption else ""
-    return (
-        f'<section id="{escape(section.anchor)}"><h2>{escape(section.title)}</h2>'
-        f"{section.body}{chart}{caption}{section.after}</section>"
+    def many(names: list[str]) -> list[sections.Section]:
+        return [s for s in map(one, names) if s is not None]
+
+    text = ENV.get_template(PAGE).render(
+        section=one,
+        sections=many,
+        vega_specs=vega_specs,
+        style=Markup(STYLE.read_text(encoding="utf-8")),
+        vega_bundle=Markup(vega_bundle()),
+        scripts=[Markup(p.read_text(encoding="utf-8")) for p in SCRIPTS],
     )
-
-
-def render(title: str, header: str, sections: list[Section], scripts: list[str]) -> str:
-    specs = {s.chart_id: spec(s.chart) for s in sections if s.chart is not None}
-    nav = " · ".join(f'<a href="#{escape(s.anchor)}">{escape(s.nav_label)}</a>' for s in sections)
-    body = "\n".join(_section_html(s) for s in sections)
-    extra = "\n".join(f"<script>{js}</script>" for js in scripts)
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title>
-<style>{STYLE.read_text(encoding="utf-8")}</style>
-</head>
-<body>
-<main>
-{header}
-<nav>{nav}</nav>
-{body}
-</main>
-{json_script("vega-specs", specs)}
-<script>{vega_bundle()}</script>
-<script>{EMBED}</script>
-<script>{TABLE_SORT.read_text(encoding="utf-8")}</script>
-{extra}
-</body>
-</html>
-"""
+    return text, built

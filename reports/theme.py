@@ -1,4 +1,4 @@
-"""Colours, axis titles and chart sizes shared by every figure, so p = ¼, ½, ¾ look the same everywhere."""
+"""Colours, axis titles and chart sizes shared by every figure, so one keep probability looks the same everywhere."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import math
 
 import altair as alt
 
-# The study's plots used matplotlib's default cycle: blue p = 0.25, orange p = 0.5, green p = 0.75
-# ("the green line touches the grey line" is p = 0.75). Other keep probabilities get the next colours.
-STUDY_P_COLOURS = {0.25: "#1f77b4", 0.5: "#ff7f0e", 0.75: "#2ca02c"}
+# The study's plots used matplotlib's default cycle over its keep probabilities in increasing order
+# (blue, orange, green: "the green line touches the grey line" is its highest p), so the study's p
+# values (study_reference) keep those colours; other keep probabilities get the next colours.
+STUDY_P_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c"]
 EXTRA_COLOURS = ["#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf"]
 FULL_NETWORK_GREY = "#7f7f7f"
 # F6/F7: is node i off (0) or on (1) in the mask — colours distinct from the three p colours.
@@ -41,15 +42,18 @@ def p_label(keep_prob: float) -> str:
     return f"p = {keep_prob:g}"
 
 
-def p_scale(keep_probs: list[float]) -> alt.Scale:
-    """Colour scale over the labels `p_label(p)`; the study's three keep their study colours."""
+def p_scale(keep_probs: list[float], study_probs: list[float]) -> alt.Scale:
+    """Colour scale over the labels `p_label(p)`; each of the study's p values keeps its study colour."""
+    study = {round(p, 9): c for p, c in zip(sorted(study_probs), STUDY_P_COLOURS)}
     extra = iter(EXTRA_COLOURS)
-    colours = [STUDY_P_COLOURS.get(round(p, 6)) or next(extra, "#333333") for p in keep_probs]
+    colours = [study.get(round(p, 9)) or next(extra, "#333333") for p in keep_probs]
     return alt.Scale(domain=[p_label(p) for p in keep_probs], range=colours)
 
 
-def p_colour(keep_probs: list[float], title: str = "each node kept with probability") -> alt.Color:
-    return alt.Color("p:N", scale=p_scale(keep_probs), title=title, sort=[p_label(p) for p in keep_probs])
+def p_colour(keep_probs: list[float], study_probs: list[float],
+             title: str = "each node kept with probability") -> alt.Color:
+    return alt.Color("p:N", scale=p_scale(keep_probs, study_probs), title=title,
+                     sort=[p_label(p) for p in keep_probs])
 
 
 def configure(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
@@ -61,3 +65,16 @@ def configure(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
         .configure_view(stroke="#bbb")
         .configure_title(fontSize=14, anchor="start")
     )
+
+
+def spec(chart: alt.TopLevelMixin, validate: bool = False) -> dict:
+    """The chart as Vega-Lite JSON with configure()'s fonts. The configuration is set on the JSON rather
+    than on the chart: each configure_* call deep-copies a chart with all its data."""
+    out = chart.to_dict(validate=validate)
+    config = out.setdefault("config", {})
+    for key, settings in CONFIG.items():
+        config[key] = {**config.get(key, {}), **settings}
+    return out
+
+
+CONFIG = configure(alt.Chart()).to_dict(validate=False)["config"]

@@ -7,21 +7,20 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-
-class ReportError(Exception):
-    """A problem the user can fix (no store, no warehouse, an unknown run): printed as one line."""
+from ingest.contract import WAREHOUSE, check_warehouse
+from ingest.errors import StoreError
+from reports.errors import ReportError
 
 
 def open_warehouse(store_dir: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse of a complete store, refused (ReportError, one line) unless
+    it is the warehouse the store's last run built (the store contract: ingest/contract.py)."""
     store_dir = Path(store_dir)
-    if not store_dir.is_dir():
-        raise ReportError(f"no store at {store_dir} (run `python -m ingest.run --store {store_dir}` first)")
-    path = store_dir / "warehouse.duckdb"
-    if not path.is_file():
-        raise ReportError(f"the store {store_dir} has no warehouse.duckdb (run `python -m ingest.run --store {store_dir}`)")
-    from reports.store_check import check_store  # here, not at the top: it imports ReportError
-
-    check_store(store_dir)
+    try:
+        check_warehouse(store_dir)
+    except StoreError as exc:
+        raise ReportError(str(exc)) from None
+    path = store_dir / WAREHOUSE
     try:
         return duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
@@ -29,14 +28,14 @@ def open_warehouse(store_dir: Path) -> duckdb.DuckDBPyConnection:
 
 
 class Warehouse:
-    """Queries for one run; every method returns a Polars frame."""
+    """Queries for one run; every query returns a Polars frame, and the same query is run once."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, run_id=None):
         self.con = con
-        runs = self.frame("select run_id from runs order by run_id")
-        if runs.is_empty():
+        self._cache: dict[tuple, pl.DataFrame] = {}
+        ids = self.frame("select run_id from runs order by run_id")["run_id"].to_list()
+        if not ids:
             raise ReportError("the warehouse has no runs")
-        ids = runs["run_id"].to_list()
         if run_id is None:
             run_id = ids[0]
         elif run_id not in ids:
@@ -46,19 +45,25 @@ class Warehouse:
                 raise ReportError(f"no run {run_id!r} in the warehouse (runs: {', '.join(map(str, ids))})")
             run_id = by_text[str(run_id)]
         self.run_id = run_id
+        self.run_ids = ids
 
-    def frame(self, sql: str, params: list | None = None) -> pl.DataFrame:
-        try:
-            return self.con.execute(sql, params or []).pl()
-        except duckdb.CatalogException as exc:
-            raise ReportError(f"the warehouse lacks a table or view the report needs: {str(exc).splitlines()[0]}") from None
+    def frame(self, sql: str, params: dict | None = None) -> pl.DataFrame:
+        """The rows of `sql`, its `$name` parameters from `params`."""
+        params = params or {}
+        key = (sql, tuple(sorted(params.items())))
+        if key not in self._cache:
+            try:
+                self._cache[key] = self.con.execute(sql, params).pl()
+            except duckdb.CatalogException as exc:
+                raise ReportError(f"the warehouse lacks a table or view the report needs: "
+                                  f"{str(exc).splitlines()[0]}") from None
+        return self._cache[key]
 
-    def run_frame(self, sql: str, params: list | None = None) -> pl.DataFrame:
-        """`sql` with `$run` standing for this report's run_id."""
-        return self.frame(sql.replace("$run", "?"), [self.run_id] * sql.count("$run") + (params or []))
+    def run_frame(self, sql: str, params: dict | None = None) -> pl.DataFrame:
+        """`sql` with the parameter `$run` standing for this report's run_id."""
+        return self.frame(sql, {"run": self.run_id, **(params or {})})
 
-    def has(self, name: str) -> bool:
-        found = self.con.execute(
-            "select count(*) from information_schema.tables where table_name = ?", [name]
-        ).fetchone()
-        return bool(found and found[0])
+    def run_row(self, sql: str, params: dict | None = None) -> dict:
+        """The one row of `sql` (with `$run`) as a dict; an empty dict when there is none."""
+        frame = self.run_frame(sql, params)
+        return frame.row(0, named=True) if len(frame) else {}

@@ -4,7 +4,6 @@ the real `Network` forward with the mask as a tensor that requires grad."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 import torch
 
 from ingest import kernel as kernel_module
+from ingest import native
 from ingest.kernel import BLOCK, SPAN, MaskKernel, exact
 from ingest.network import Network
 
@@ -36,7 +36,7 @@ def random_net(hidden: int, points: int, seed: int, scale: float = 1.0):
 
 
 def kernel(net, x, y, backend: str, **kw) -> MaskKernel:
-    if backend == "native" and shutil.which("cc") is None and shutil.which("gcc") is None:
+    if backend == "native" and native.find_compiler() is None:
         pytest.skip("no C compiler: the kernel runs its torch path here")
     k = MaskKernel(net, x, y, use_native=backend == "native", **kw)
     assert k.backend == backend

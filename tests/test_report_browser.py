@@ -131,7 +131,15 @@ def test_checkbox_changes_the_map_and_the_live_loss(loaded, small_store):
     node = max(range(run["hidden"]), key=lambda i: abs(loss_of[full ^ (1 << i)] - loss_of[full]))
     before_pixels, before_loss = canvas_pixels(page), live_loss(page)
 
+    assert page.locator("#f1-off").inner_text() == "none"
     page.locator(f'#f1-nodes input[data-node="{node}"]').click()
+    page.wait_for_function(f"knockoutHeatmap.mask === '{full ^ (1 << node)}'")
+    # the readout names the neurons switched off, not the mask's integer
+    assert page.locator("#f1-off").inner_text() == str(node)
+    other = (node + 1) % run["hidden"]
+    page.locator(f'#f1-nodes input[data-node="{other}"]').click()
+    assert page.locator("#f1-off").inner_text() == ", ".join(map(str, sorted((node, other))))
+    page.locator(f'#f1-nodes input[data-node="{other}"]').click()
     page.wait_for_function(f"knockoutHeatmap.mask === '{full ^ (1 << node)}'")
     assert canvas_pixels(page) != before_pixels
     assert live_loss(page) != before_loss
@@ -140,12 +148,23 @@ def test_checkbox_changes_the_map_and_the_live_loss(loaded, small_store):
 
     page.locator("#f1-clear").click()
     page.wait_for_function("knockoutHeatmap.mask === '0'")
+    assert page.locator("#f1-off").inner_text() == "all"
     assert page.evaluate("knockoutHeatmap.loss") == pytest.approx(loss_of[0], rel=1e-5)
 
     page.locator("#f1-reset").click()
     page.wait_for_function(f"knockoutHeatmap.mask === '{full}'")
     assert canvas_pixels(page) == before_pixels
     assert live_loss(page) == before_loss
+
+
+def test_a_navigation_link_shows_the_heading_of_its_section(loaded):
+    """The sticky navigation bar must not cover the heading of the section a link jumps to."""
+    page = loaded.page
+    for anchor in ("f5", "importance", "replication"):
+        page.click(f"nav a[href='#{anchor}']")
+        heading, nav = page.evaluate(f"[document.querySelector('#{anchor} h2').getBoundingClientRect().top,"
+                                     f" document.querySelector('nav').getBoundingClientRect().bottom]")
+        assert heading >= nav - 1, anchor
 
 
 def test_single_knockout_table_sorts(loaded):
@@ -163,7 +182,7 @@ def test_single_knockout_table_sorts(loaded):
 BEYOND_CHARTS = ("exact-densities", "exact-means", "importance", "gradient-vs-knockout", "sizes", "complements")
 
 
-def test_charts_beyond_the_study_render_with_their_data(loaded, small_store):
+def test_charts_beyond_the_study_render_with_their_data(loaded, small_store, warehouse):
     page = loaded.page
     assert page.evaluate("knockoutReport.errors") == []
     for anchor in BEYOND_CHARTS:
@@ -173,8 +192,7 @@ def test_charts_beyond_the_study_render_with_their_data(loaded, small_store):
         assert page.evaluate(f"!!knockoutReport.views['vis-{anchor}']"), anchor
     # the best-subnetwork maps drew every grid point of each size: the rendered scene holds the cells
     grid = run_rows(small_store, "input_grid")
-    hidden = int(run_rows(small_store, "runs")["hidden"][0])
-    sizes = [k for k in (4, 6, 8) if k <= hidden]
+    sizes = warehouse.execute(f"select k from map_sizes where run_id = {RUN}").fetchall()
     cells = page.evaluate("""(() => {
         const scene = knockoutReport.views['vis-sizes'].scenegraph().root;
         const counts = [];

@@ -1,4 +1,5 @@
-"""reports.build refuses a store it cannot trust: one line on stderr, exit 2, no traceback."""
+"""reports.build refuses a store it cannot trust (the store contract, ingest/contract.py): one line on
+stderr, exit 2, no traceback, no page written."""
 from __future__ import annotations
 
 import json
@@ -48,10 +49,15 @@ def test_unfinished_store_is_refused(store_copy, tmp_path):
     assert_refused(build(store_copy, tmp_path / "out.html"), "did not finish")
 
 
-def test_truncated_parquet_is_refused(store_copy, tmp_path):
-    victim = store_copy / "mask_samples" / "run-0.parquet"
-    victim.write_bytes(victim.read_bytes()[:-64])
-    assert_refused(build(store_copy, tmp_path / "out.html"), "mask_samples/run-0.parquet is damaged")
+def test_unreadable_manifest_is_refused(store_copy, tmp_path):
+    (store_copy / "manifest.json").write_text("{ not json")
+    assert_refused(build(store_copy, tmp_path / "out.html"), "cannot read")
+
+
+def test_damaged_warehouse_is_refused(store_copy, tmp_path):
+    (store_copy / "warehouse.duckdb").write_bytes(b"not a database")
+    assert_refused(build(store_copy, tmp_path / "out.html"), "cannot open")
+    assert not (tmp_path / "out.html").exists()
 
 
 def test_folder_without_manifest_is_refused(tmp_path):

@@ -20,8 +20,10 @@ def tables(small_store):
 
 
 @pytest.fixture(scope="module")
-def config(tables):
-    return json.loads(tables["runs"]["config"][0])
+def config(small_store):
+    """The configuration every stored unit was made with (the manifest's; the warehouse's runs rows
+    carry the same, tests/test_config_rows.py)."""
+    return json.loads((small_store / "manifest.json").read_text())["config"]
 
 
 @pytest.fixture(scope="module")

@@ -1,17 +1,11 @@
 """Every view of sql/ against the same statistic computed in numpy/Polars from the Parquet files."""
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 import pytest
 
 from tests.conftest import read_table, read_view
-
-SQL = Path(__file__).resolve().parent.parent / "sql"
-
 
 view = read_view
 
@@ -33,14 +27,6 @@ def per_node(samples: pl.DataFrame, hidden: int):
     on = (masks[:, None] >> np.arange(hidden)) & 1
     loss = samples["loss"].to_numpy().astype(np.float64)
     return samples["keep_prob"].to_numpy(), on, grads, grads / loss[:, None]
-
-
-def test_each_sql_file_creates_the_view_it_is_named_after():
-    for path in sorted(SQL.glob("*.sql")):
-        text = path.read_text()
-        assert text.startswith("-- one row per"), path.name
-        created = re.findall(r"create or replace view (\w+)", text)
-        assert created == [path.stem.split("_", 1)[1]], path.name
 
 
 def test_sample_node_grads(warehouse, samples, hidden):
@@ -94,6 +80,7 @@ def test_node_split_stats(warehouse, samples, hidden):
                                  & (pl.col("node_on") == state)).row(0, named=True)
                 assert row["n"] == sel.sum()
                 assert row["mean_grad"] == pytest.approx(grads[sel, node].mean(), rel=1e-6, abs=1e-12)
+                assert row["std_grad"] == pytest.approx(grads[sel, node].std(), rel=1e-5, abs=1e-12)
                 assert row["mean_grad_log"] == pytest.approx(grads_log[sel, node].mean(), rel=1e-6, abs=1e-12)
                 assert row["std_grad_log"] == pytest.approx(grads_log[sel, node].std(), rel=1e-5, abs=1e-12)
     assert got.height == expected_rows
@@ -108,6 +95,12 @@ def test_sanity_check(warehouse, samples, hidden):
     assert row["scale"] == pytest.approx(scale)
     assert row["scaled_mean_grad"] == pytest.approx(scale * grads[probs == 0.5].mean(), rel=1e-6)
     assert row["loss_difference"] == pytest.approx(mean_loss[0.75] - mean_loss[0.25], rel=1e-9)
+    assert (row["p_low"], row["p_half"], row["p_high"]) == (0.25, 0.5, 0.75)
+    assert row["mean_grad_half"] == pytest.approx(grads[probs == 0.5].mean(), rel=1e-6)
+    assert row["mean_loss_low"] == pytest.approx(mean_loss[0.25], rel=1e-9)
+    assert row["mean_loss_high"] == pytest.approx(mean_loss[0.75], rel=1e-9)
+    assert row["ratio"] == pytest.approx(scale * grads[probs == 0.5].mean() / (mean_loss[0.75] - mean_loss[0.25]),
+                                         rel=1e-6)
 
 
 def test_single_knockouts(warehouse, small_store, hidden):
@@ -146,3 +139,6 @@ def test_flip_path_decay(warehouse, small_store, hidden):
     k = np.arange(hidden + 1)
     np.testing.assert_allclose(got["cov_from_start"].to_numpy(), cov[0, k], rtol=1e-6, atol=1e-12)
     np.testing.assert_allclose(got["cov_from_end"].to_numpy(), cov[hidden, hidden - k], rtol=1e-6, atol=1e-12)
+    corr = np.corrcoef(path_matrix(small_store, hidden), rowvar=False)
+    np.testing.assert_allclose(got["corr_from_start"].to_numpy(), corr[0, k], rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(got["corr_from_end"].to_numpy(), corr[hidden, hidden - k], rtol=1e-6, atol=1e-12)

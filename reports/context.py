@@ -1,0 +1,72 @@
+"""What every section needs to know about the run it shows, read from the warehouse once: the run,
+its keep probabilities and their roles (keep_prob_roles), the study's keep probabilities and kernel
+width (study_reference), and whether all 2^N masks were evaluated."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import altair as alt
+
+from reports import theme
+from reports.errors import ReportError
+from reports.warehouse import Warehouse
+
+
+@dataclass
+class Context:
+    wh: Warehouse
+    run: dict
+    keep_probs: list[float]
+    p_low: float
+    p_half: float  # the p nearest ½ (F6, F7, the sanity check's gradient); ties go to the lower p
+    p_high: float
+    study_probs: list[float]
+    kernel_width: float
+    has_exhaustive: bool
+    config: dict = field(default_factory=dict)
+
+    @property
+    def run_id(self):
+        return self.wh.run_id
+
+    @property
+    def hidden(self) -> int:
+        return int(self.run["hidden"])
+
+    @property
+    def n_masks(self) -> int:
+        return 2 ** self.hidden
+
+    def p_colour(self, **legend) -> alt.Color:
+        colour = theme.p_colour(self.keep_probs, self.study_probs)
+        return colour.legend(**legend) if legend else colour
+
+
+def load_context(wh: Warehouse) -> Context:
+    run = wh.run_row("select * from runs where run_id = $run")
+    roles = wh.run_frame("select * from keep_prob_roles where run_id = $run order by keep_prob")
+    if roles.is_empty():
+        raise ReportError(f"run {wh.run_id} has no sampled masks")
+    study = wh.frame("select key, keep_prob, value from study_reference")
+    width = study.filter(study["key"] == "kernel_width")["value"].to_list()
+    if not width or not width[0] or width[0] <= 0:
+        raise ReportError("study_reference has no positive kernel_width: rebuild the warehouse")
+
+    def role(name: str) -> float:
+        return float(roles.filter(roles[name])["keep_prob"][0])
+
+    exhaustive = wh.run_row("select exists(select 1 from exhaustive_by_size where run_id = $run) as e")
+    return Context(
+        wh=wh,
+        run=run,
+        keep_probs=[float(p) for p in roles["keep_prob"]],
+        p_low=role("is_lowest"),
+        p_half=role("is_nearest_half"),
+        p_high=role("is_highest"),
+        study_probs=sorted(float(p) for p in study.filter(study["key"] == "study_keep_prob")["keep_prob"]),
+        kernel_width=float(width[0]),
+        has_exhaustive=bool(exhaustive.get("e")),
+        config=json.loads(run["config"]) if run.get("config") else {},
+    )

@@ -1,0 +1,114 @@
+"""Complements and the balance conjecture: the correlation of a mask's log loss with its complement's
+per size (complement_pairs), and the study's guess that good pruned networks are "balanced"
+(balance_conjecture, balance_summary, balance_samples)."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from reports import fmt, theme
+from reports.sections import Section
+from reports.vldata import inline
+
+COMPLEMENT = "log loss of a mask vs log loss of its complement"
+BALANCE = "imbalance of a mask vs its log loss"
+PANEL_WIDTH, PANEL_HEIGHT = 380, 280
+
+QUERIES = {
+    "complements": """
+        select k, corr from complement_pairs
+        where run_id = $run and k is not null and n_masks >= 3 and isfinite(corr) order by k
+    """,
+    "balance": """
+        select k, corr_imbalance_log_loss as corr from balance_conjecture
+        where run_id = $run and k is not null and imbalance_varies order by k
+    """,
+    "samples": """
+        select imbalance, log_loss_vs_size, n_on, n_cutters_on from balance_samples
+        where run_id = $run and keep_prob = $keep_prob and imbalance is not null
+    """,
+    "complement_summary": "select * from complement_summary where run_id = $run",
+    "balance_summary": "select * from balance_summary where run_id = $run",
+    "sample_corr": "select * from balance_sample_corr where run_id = $run and keep_prob = $keep_prob",
+}
+
+
+def correlations_by_size(ctx) -> alt.LayerChart:
+    """Per k: corr(log loss of a mask, of its complement) and corr(imbalance, log loss)."""
+    long = pl.concat([
+        ctx.wh.run_frame(QUERIES["complements"]).with_columns(pl.lit(COMPLEMENT).alias("correlation of")),
+        ctx.wh.run_frame(QUERIES["balance"]).with_columns(pl.lit(BALANCE).alias("correlation of")),
+    ])
+    lines = alt.Chart(inline(long)).mark_line(point=True, strokeWidth=1.6).encode(
+        x=alt.X("k:Q", title="k, number of nodes on in the mask", axis=alt.Axis(tickMinStep=1),
+                scale=alt.Scale(domain=[0, ctx.hidden])),
+        y=alt.Y("corr:Q", title="correlation among masks with k nodes on", scale=alt.Scale(domain=[-1, 1])),
+        color=alt.Color("correlation of:N", scale=alt.Scale(domain=[COMPLEMENT, BALANCE],
+                                                           range=[theme.FROM_END_COLOUR, "#4c78a8"]),
+                        legend=alt.Legend(orient="bottom", columns=1, labelLimit=400)),
+        tooltip=["correlation of:N", "k:Q", alt.Tooltip("corr:Q", format=".3f")],
+    )
+    zero = alt.Chart(inline(pl.DataFrame({"y": [0.0]}))).mark_rule(color=theme.FULL_NETWORK_GREY).encode(y="y:Q")
+    return alt.layer(zero, lines).properties(width=PANEL_WIDTH, height=PANEL_HEIGHT)
+
+
+def balance_scatter(ctx) -> alt.LayerChart:
+    """The sampled masks at the p nearest ½: imbalance against log loss relative to masks of the same size."""
+    frame = ctx.wh.run_frame(QUERIES["samples"], {"keep_prob": ctx.p_half})
+    dots = alt.Chart(inline(frame)).mark_circle(size=14, opacity=0.5, color="#4c78a8").encode(
+        x=alt.X("imbalance:Q", title="imbalance of the mask's cutting nodes (0 balanced, 1 one-sided)",
+                scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("log_loss_vs_size:Q", title="log loss minus the mean for masks of its size"),
+        tooltip=["n_on:Q", "n_cutters_on:Q", alt.Tooltip("imbalance:Q", format=".3f"),
+                 alt.Tooltip("log_loss_vs_size:Q", format=".3f")],
+    )
+    fit = dots.transform_regression("imbalance", "log_loss_vs_size").mark_line(color="#e45756", strokeWidth=2)
+    return alt.layer(dots, fit).properties(width=PANEL_WIDTH, height=PANEL_HEIGHT)
+
+
+def chart(ctx) -> alt.HConcatChart:
+    return alt.hconcat(correlations_by_size(ctx), balance_scatter(ctx), spacing=30)
+
+
+def caption(ctx) -> str:
+    c = ctx.wh.run_row(QUERIES["complement_summary"])
+    b = ctx.wh.run_row(QUERIES["balance_summary"])
+    scatter = ctx.wh.run_row(QUERIES["sample_corr"], {"keep_prob": ctx.p_half})
+    n_paths = ctx.config.get("flip_paths")
+    supported = (b.get("corr_within_size") or 0) > 0 and (b.get("corr_within_size_and_cutters") or 0) > 0 \
+        and b.get("n_sizes") and b.get("n_sizes_positive") == b.get("n_sizes")
+    verdict = (
+        "The data support the guess: in every size, the more one-sided a mask's cutting nodes, the higher its "
+        "loss on average, also among masks with as many cutting nodes on."
+        if supported else
+        "The data do not clearly support the guess: the correlation is not positive within every size, or "
+        "vanishes when the number of cutting nodes is held fixed."
+    )
+    by_size = (f"{c['lowest_corr']:+.2f} (k = {c['lowest_k']}) to {c['highest_corr']:+.2f} (k = {c['highest_k']})"
+               .replace("-", fmt.MINUS) if c.get("lowest_corr") is not None else "not defined (too few masks per size)")
+    holds = (c.get("pooled_corr") or 0) > 0
+    sizes = (f"positive in {b.get('n_sizes_positive') or 0} of the {b.get('n_sizes') or 0} sizes where it can vary"
+             + (f" ({fmt.span(b['min_corr_by_size'], b['max_corr_by_size'], 2)})" if b.get("n_sizes") else ""))
+    scatter_text = (f"Right: the {scatter['n']:,} masks sampled at p = {fmt.prob(ctx.p_half)} with a cutting node "
+                    f"on, r = {fmt.signed(scatter['corr'])}." if scatter.get("n") else
+                    f"Right: none of the masks sampled at p = {fmt.prob(ctx.p_half)} has a cutting node on.")
+    return (
+        f"Left, pink: among all masks with k nodes on, the correlation of a mask's log loss with its complement's "
+        f"(the same for k and N − k), from {by_size}; over all {ctx.n_masks:,} masks pooled "
+        f"{fmt.signed(c.get('pooled_corr'), 3)}"
+        + (f": the study's surprise (F9) holds exactly, not by accident of {n_paths:,} random paths. " if holds
+           else ": the study's surprise (F9) does not hold for this network. ")
+        + f"The study guessed good pruned networks are \"balanced\"; here a mask's imbalance is the length of the "
+        f"mean unit input-weight direction of its cutting (not bias-like) nodes. Left, blue: its correlation with "
+        f"log loss among masks of one size, {sizes}; over all masks, measured from the mean of their size "
+        f"{fmt.signed(b.get('corr_within_size'), 3)}, and of their size and number of cutting nodes "
+        f"{fmt.signed(b.get('corr_within_size_and_cutters'), 3)}. {scatter_text} {verdict}"
+    )
+
+
+def section(ctx) -> Section | None:
+    if not ctx.has_exhaustive:
+        return None
+    return Section("complements", "Complements and the balance conjecture", caption(ctx), chart(ctx),
+                   nav="complements")

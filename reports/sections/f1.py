@@ -1,0 +1,84 @@
+"""F1: the interactive knockout heat map — its data, its controls and its caption (the drawing is
+heatmap.js: with one hidden layer the output is affine in the mask, so the stored per-point
+contributions are all the browser needs)."""
+
+from __future__ import annotations
+
+import base64
+
+import altair as alt
+import numpy as np
+
+from reports import fmt, maps
+from reports.htmltools import json_script
+from reports.sections import Section
+from reports.templating import render
+from reports.vldata import inline
+
+CANVAS_SIZE = 500
+
+QUERIES = {
+    "grid": "select grid_i, grid_j, x0, p_outside, contrib from input_grid where run_id = $run order by grid_j, grid_i",
+    "test": "select label, contrib from test_contribs where run_id = $run order by point_id",
+    "knockouts": "select node, loss_only_off from knockout_ranking where run_id = $run order by node",
+}
+
+
+def _b64(array: np.ndarray) -> str:
+    """float32 little-endian bytes as base64: a quarter of the size of the same numbers as JSON text."""
+    return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
+
+
+def _lists(frame, column: str, width: int) -> np.ndarray:
+    """A FLOAT[] column as a (rows × width) float32 matrix."""
+    return frame[column].explode().to_numpy().astype(np.float32).reshape(len(frame), width)
+
+
+def payload(ctx) -> dict:
+    grid = ctx.wh.run_frame(QUERIES["grid"])
+    test = ctx.wh.run_frame(QUERIES["test"])
+    xs = np.unique(grid["x0"].to_numpy())
+    # rows come ordered by (grid_j, grid_i): the page indexes them as (grid_j · side + grid_i) · N + node
+    return {
+        "hidden": ctx.hidden,
+        "gridSize": len(xs),
+        "extent": [float(xs[0]), float(xs[-1])],
+        "radius": float(ctx.run["radius"]),
+        "logitBias": float(ctx.run["logit_bias"]),
+        "gridContrib": _b64(_lists(grid, "contrib", ctx.hidden)),
+        "testContrib": _b64(_lists(test, "contrib", ctx.hidden)),
+        "testLabels": [int(v) for v in test["label"]],
+    }
+
+
+def controls(ctx, data: dict):
+    knockouts = {r["node"]: r["loss_only_off"] for r in ctx.wh.run_frame(QUERIES["knockouts"]).iter_rows(named=True)}
+    nodes = [(node, f"test loss with only node {node} off: {knockouts[node]:.4f}"
+              if knockouts.get(node) is not None else "") for node in range(ctx.hidden)]
+    return render("f1.html.j2", canvas_size=CANVAS_SIZE, nodes=nodes,
+                  full_loss=fmt.fixed(ctx.run["test_loss"], 4), full_accuracy=fmt.pct(ctx.run["test_accuracy"], 1),
+                  data=json_script("f1-data", data))
+
+
+def caption(ctx, data: dict) -> str:
+    lo, hi = (fmt.num(v, 2) for v in data["extent"])
+    return (
+        f"Colour is the network's probability that a point is outside the circle (label 1), over the square "
+        f"[{lo}, {hi}]², wider than the training square (dotted); the dashed circle is the label boundary, "
+        f"radius {float(ctx.run['radius']):.3f} (rule '{ctx.run['label_rule']}'). Switch neurons off to see the "
+        f"map and the test loss change at once: with all {ctx.hidden} on the loss is "
+        f"{fmt.fixed(ctx.run['test_loss'], 4)} and the accuracy {fmt.pct(ctx.run['test_accuracy'], 1)}."
+    )
+
+
+def snapshot_chart(ctx) -> alt.LayerChart:
+    """Static F1 for the PNG snapshot: p(outside) of the full network."""
+    grid = ctx.wh.run_frame(QUERIES["grid"])
+    source = inline(grid.select("grid_i", "grid_j", "p_outside"), significant=3)
+    cells = maps.cell_chart(maps.grid_of(ctx), "p_outside", "p(outside)", maps.p_outside_scale(), 420, source=source)
+    return alt.layer(cells, maps.circle(float(ctx.run["radius"])))
+
+
+def section(ctx) -> Section:
+    data = payload(ctx)
+    return Section("f1", "F1 The network with neurons switched off", caption(ctx, data), body=controls(ctx, data))

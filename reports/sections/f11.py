@@ -1,0 +1,34 @@
+"""F11: the full network's pointwise loss over the input plane."""
+
+from __future__ import annotations
+
+import altair as alt
+
+from reports import fmt, maps
+from reports.sections import Section
+from reports.vldata import inline
+
+QUERIES = {
+    "grid": "select grid_i, grid_j, loss from input_grid where run_id = $run",
+    "boundary": "select * from boundary_loss where run_id = $run",
+}
+
+
+def chart(ctx) -> alt.LayerChart:
+    source = inline(ctx.wh.run_frame(QUERIES["grid"]), significant=3)
+    cells = maps.cell_chart(maps.grid_of(ctx), "loss", "pointwise loss", alt.Scale(scheme="viridis"), 420, source=source)
+    return alt.layer(cells, maps.circle(float(ctx.run["radius"])))
+
+
+def caption(ctx) -> str:
+    b = ctx.wh.run_row(QUERIES["boundary"])
+    return (
+        f"Loss of the full network at each point of the plane (the dashed line is the label circle). Inside the "
+        f"training square, {fmt.pct(b['share_loss_in_band'])} of the summed pointwise loss lies within "
+        f"{b['band_width']:g} of the circle, a band covering {fmt.pct(b['share_area_in_band'])} of the square: "
+        f"the network is unsure only near the boundary."
+    )
+
+
+def section(ctx) -> Section:
+    return Section("f11", "F11 Pointwise loss over the plane", caption(ctx), chart(ctx))

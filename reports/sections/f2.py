@@ -1,0 +1,65 @@
+"""F2: the density of the test loss over the sampled masks at each keep probability, with a grey rule
+at the full network's loss."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from reports import density_charts, fmt, theme
+from reports.sections import Section
+from reports.vldata import inline
+
+QUERIES = {
+    "samples": "select keep_prob, loss from mask_samples where run_id = $run order by keep_prob, sample_id",
+    "stats": """
+        select s.keep_prob, s.n, s.mean_loss, s.std_loss, s.all_on_count, h.skew_loss
+        from loss_stats as s
+        join sample_shape as h using (run_id, keep_prob)
+        where s.run_id = $run
+        order by s.keep_prob
+    """,
+}
+
+
+def chart(ctx) -> alt.LayerChart:
+    curves = density_charts.curves(ctx.wh.run_frame(QUERIES["samples"]), "loss", ctx.kernel_width)
+    full = float(ctx.run["test_loss"])
+    rule = alt.Chart(inline(pl.DataFrame({"x": [full], "label": [f"full network {full:.3f}"]})))
+    return alt.layer(
+        density_charts.density_chart(curves, ctx.p_colour(), theme.LOSS),
+        rule.mark_rule(color=theme.FULL_NETWORK_GREY, strokeWidth=1.5).encode(x="x:Q"),
+        rule.mark_text(align="left", dx=4, dy=-6, color=theme.FULL_NETWORK_GREY, fontSize=11).encode(
+            x="x:Q", y=alt.value(8), text="label:N"
+        ),
+    )
+
+
+def caption(ctx) -> str:
+    stats = {r["keep_prob"]: r for r in ctx.wh.run_frame(QUERIES["stats"]).iter_rows(named=True)}
+    low, high = stats[ctx.p_low], stats[ctx.p_high]
+    skews = [stats[p]["skew_loss"] for p in ctx.keep_probs]
+    if len(stats) > 1:
+        falls = low["mean_loss"] > high["mean_loss"]
+        trend = (("Fewer neurons mean more loss: the mean falls" if falls
+                  else "Here fewer neurons do not mean more loss: the mean rises")
+                 + f" from {fmt.fixed(low['mean_loss'])} at p = {fmt.prob(ctx.p_low)} to "
+                   f"{fmt.fixed(high['mean_loss'])} at p = {fmt.prob(ctx.p_high)}")
+    else:
+        trend = (f"With one keep probability there is no trend over p to see; the mean loss at "
+                 f"p = {fmt.prob(ctx.p_high)} is {fmt.fixed(high['mean_loss'])}")
+    shape = ("a long right tail, as the study saw" if all(s is not None and s > 0 for s in skews)
+             else "not right-skewed at every p, unlike the study's curves")
+    return (
+        f"Density of the test loss over the {high['n']:,} masks sampled at each keep probability p (Gaussian "
+        f"kernel of width {ctx.kernel_width:g}); the grey rule is the full network's loss, "
+        f"{fmt.fixed(ctx.run['test_loss'])}. {trend}, and {high['all_on_count']} of the p = "
+        f"{fmt.prob(ctx.p_high)} masks {'keeps' if high['all_on_count'] == 1 else 'keep'} every neuron. "
+        f"Skewness {fmt.join(fmt.signed(s) for s in skews)} "
+        f"(for p = {fmt.probs(ctx.keep_probs)}): {shape}."
+        + density_charts.kernel_note(ctx, [stats[p]["std_loss"] for p in ctx.keep_probs])
+    )
+
+
+def section(ctx) -> Section:
+    return Section("f2", "F2 Probability density of the loss", caption(ctx), chart(ctx))

@@ -1,0 +1,118 @@
+"""The page header: what the study is, the network, the label rule and settings, and the study's own
+numbers beside this run's (study_comparison), with the run's full configuration."""
+
+from __future__ import annotations
+
+import json
+
+from reports import fmt
+from reports.sections import Section
+from reports.tables import table
+from reports.templating import render
+
+RULES = {
+    "code": "outside iff x0² + x1² > √(2/π) — the study's printed code, so the circle's radius is (2/π)^¼",
+    "intent": "outside iff x0² + x1² > 2/π — the study's comment, a circle of radius √(2/π) holding half the square",
+}
+# How the study introduces itself (its opening line): its title and address did not survive with its
+# text, so the page names it by its own words.
+STUDY_OPENING = "This post is a long and graph heavy exploration of a tiny toy neural network."
+
+QUERIES = {
+    "comparison": "select * from study_comparison where run_id = $run order by position",
+    "setup": "select * from study_setup where run_id = $run",
+    "counts": """
+        select
+            (select count(*) from points where run_id = $run and split = 'test') as test_points,
+            (select avg(label) from points where run_id = $run and split = 'train') as train_outside,
+            (select count(*) from mask_samples where run_id = $run) as sampled_masks,
+            (select count(distinct path_id) from flip_paths where run_id = $run) as flip_paths
+    """,
+}
+
+
+def which_run(ctx) -> str:
+    run_id, ids = ctx.run_id, ctx.wh.run_ids
+    if len(ids) == 1:
+        return f"This page shows run {run_id}, the store's only network."
+    others = fmt.join(str(r) for r in ids if r != run_id)
+    return (f"This page shows run {run_id} (train seed {ctx.run.get('train_seed')}); the store also holds "
+            f"runs {others} (python -m reports.build --run-id ID shows another).")
+
+
+def facts(ctx, counts: dict, setup: dict) -> list[tuple[str, str]]:
+    run, cfg = ctx.run, ctx.config
+    rule = str(run["label_rule"])
+    study_test = ", the study's" if setup.get("same_test_points") else ""
+    return [
+        ("network", f"2 inputs → {ctx.hidden} ReLU neurons, each × its mask entry on_i → 2 softmax outputs"),
+        ("label rule", f"'{rule}': {RULES.get(rule, rule)}; radius {float(run['radius']):.4f}, "
+                       f"{fmt.pct(counts['train_outside'])} of the training points outside"),
+        ("training", f"{fmt.integer(cfg.get('train_points'))} points, {cfg.get('epochs')} epochs, RMSprop, "
+                     f"batch {cfg.get('batch_size')}, seed {run.get('train_seed')}"),
+        ("full network", f"train loss {fmt.fixed(run['train_loss'], 4)} ({fmt.pct(run['train_accuracy'], 1)}), "
+                         f"test loss {fmt.fixed(run['test_loss'], 4)} ({fmt.pct(run['test_accuracy'], 1)})"),
+        ("test set", f"{counts['test_points']:,} points (numpy seed {cfg.get('test_seed')}{study_test})"),
+        ("sampled masks", f"{counts['sampled_masks']:,} (numpy seed {cfg.get('mask_seed')}); "
+                          f"p = {', '.join(fmt.prob(p) for p in ctx.keep_probs)}"),
+        ("flip paths", f"{counts['flip_paths']:,} (seed {cfg.get('path_seed')})"),
+        ("density smoothing", f"Gaussian kernel, width {ctx.kernel_width:g} (the study's)"),
+    ]
+
+
+def comparison_caption(ctx, setup: dict, rows: int) -> str:
+    """What the table compares, and what it cannot, in words (study_setup)."""
+    sentences = []
+    if setup.get("same_keep_probs") and setup.get("same_samples_per_prob"):
+        if setup.get("same_test_points") and setup.get("same_mask_seed"):
+            sentences.append(f"The same test points and the same {setup['study_masks']:,} sampled masks as the study "
+                             f"(its numpy seeds), but a network trained afresh.")
+        else:
+            sentences.append(f"The study's keep probabilities and {setup['study_samples_per_prob']:,} masks per p, but "
+                             f"a network trained afresh.")
+    else:
+        sentences.append("A network trained afresh, evaluated on other settings than the study's:")
+        if not setup.get("same_keep_probs"):
+            sentences.append(f"the study sampled masks at p = {fmt.probs(ctx.study_probs)} and this run at "
+                             f"p = {fmt.probs(ctx.keep_probs)}, so a number the study gives at a keep probability is "
+                             f"compared only where this run sampled that p too, and the study's sanity check only "
+                             f"if it sampled all of the study's.")
+        if not setup.get("same_samples_per_prob"):
+            sentences.append(f"The study drew {setup['study_samples_per_prob']:,} masks per p and this run "
+                             f"{ctx.config.get('samples_per_prob'):,}, so counts among the samples are not compared.")
+    if setup.get("same_test_points") is False or setup.get("same_mask_seed") is False:
+        sentences.append("This run's test points or masks come from other numpy seeds than the study's.")
+    sentences.append("Numbers close to the study's show the findings do not hang on one training run. Node numbers "
+                     "are this run's own, so the study's node numbers name other neurons.")
+    if not rows:
+        sentences.append("No number of the study can be compared with this run.")
+    return " ".join(sentences)
+
+
+def comparison_table(frame):
+    rows = [[r["quantity"], fmt.num(r["study"]), fmt.num(r["ours"]), r["note"] or ""]
+            for r in frame.iter_rows(named=True)]
+    return table(["quantity", "study", "this run", "note"], rows, table_id="study-vs-run", numeric={1, 2})
+
+
+def config_table(ctx):
+    rows = [[key, json.dumps(value)] for key, value in sorted(ctx.config.items())]
+    return table(["setting", "value"], rows, table_id="config")
+
+
+def section(ctx) -> Section:
+    comparison = ctx.wh.run_frame(QUERIES["comparison"])
+    setup = ctx.wh.run_row(QUERIES["setup"])
+    counts = ctx.wh.run_row(QUERIES["counts"])
+    body = render(
+        "header.html.j2",
+        hidden=ctx.hidden,
+        n_masks=f"{ctx.n_masks:,}",
+        study_opening=STUDY_OPENING,
+        which_run=which_run(ctx),
+        facts=facts(ctx, counts, setup),
+        caption=comparison_caption(ctx, setup, comparison.height),
+        comparison=comparison_table(comparison) if comparison.height else "",
+        config=config_table(ctx),
+    )
+    return Section("study-vs-run-title", "The study vs this run", body=body)

@@ -1,0 +1,218 @@
+"""Replication: the headline numbers of every trained network side by side (replication_summary), each
+with the study's value (study_findings) and a verdict — does the study's finding hold for every network?
+
+The verdicts apply Knockout's own yardsticks, each stated in the page's words with its finding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import polars as pl
+
+from reports import fmt
+from reports.sections import Section
+from reports.sections.sizes import NEARLY_FREE
+from reports.tables import table
+
+QUERIES = {
+    "summary": "select * from replication_summary order by run_id",
+    "study": "select * from study_findings",
+    "ranges": "select * from replication_ranges",
+    "sanity": "select * from sanity_vs_study where run_id = $run",
+    "grid_step": "select value from study_reference where key = 'exact_keep_prob_step'",
+}
+
+
+@dataclass
+class Finding:
+    column: str
+    label: str
+    study: str = "—"
+    digits: int = 3
+    # the study's finding as a test of one network's value (None: a number to compare, no claim)
+    claim: Callable[[float], bool] | None = None
+    claim_text: str = ""
+
+
+def study_text(row: dict | None, digits: int) -> str:
+    """The study's value of a finding as study_findings gives it: a number, a range, the nodes it names."""
+    if not row or row["study_value"] is None:
+        return "—"
+    value = fmt.num(row["study_value"], digits)
+    if row["study_value_high"] is not None:
+        value = f"~{value}–{fmt.num(row['study_value_high'], digits)}"
+    return value
+
+
+def findings(ctx) -> list[Finding]:
+    study = {r["finding"]: r for r in ctx.wh.frame(QUERIES["study"]).iter_rows(named=True)}
+    sanity = ctx.wh.run_row(QUERIES["sanity"])
+    ranges = ctx.wh.frame(QUERIES["ranges"]).row(0, named=True)
+    step = ctx.wh.frame(QUERIES["grid_step"])["value"].to_list()
+
+    def at(finding: str) -> str:
+        p = (study.get(finding) or {}).get("keep_prob")
+        return f"at the study's p = {fmt.prob(p)}" if p is not None else ""
+
+    if sanity.get("ratio") is None:
+        sanity_label, sanity_study = "sanity check ratio (needs two keep probabilities)", "—"
+    else:
+        sanity_label = (f"sanity check ratio, sampled (p = {fmt.prob(sanity['p_low'])} to "
+                        f"{fmt.prob(sanity['p_high'])}, gradient at {fmt.prob(sanity['p_half'])})")
+        sanity_study = study_text(study.get("sanity_ratio"), 3) if sanity["same_probs_as_study"] else "— (other p)"
+    # a verdict only where the check is the study's own, at its keep probabilities
+    sanity_claim = ({"claim": lambda v: abs(v - 1) < 0.1, "claim_text": "the sanity check comes within 10% of 1"}
+                    if sanity.get("same_probs_as_study") else {})
+    bias = study.get("n_bias_like") or {}
+    bias_study = study_text(bias, 0) + (f" (nodes {fmt.join(bias['study_nodes'])})" if bias.get("study_nodes") else "")
+    cheapest = study.get("cheapest_knockout_increase") or {}
+    cheapest_study = (fmt.pct(cheapest.get("study_value"), 1, sign=True)
+                      + (f" (node {fmt.join(cheapest['study_nodes'])})" if cheapest.get("study_nodes") else ""))
+    return [
+        Finding("test_loss", "full-network test loss", study_text(study.get("test_loss"), 3), 4),
+        Finding("exact_mean_loss_p25", f"E[loss] {at('exact_mean_loss_p25')} (exact)",
+                f"{study_text(study.get('exact_mean_loss_p25'), 3)} (sampled)"),
+        Finding("exact_mean_loss_p75", f"E[loss] {at('exact_mean_loss_p75')} (exact)",
+                f"{study_text(study.get('exact_mean_loss_p75'), 3)} (sampled)"),
+        Finding("skew_loss_p50", f"skewness of loss {at('skew_loss_p50')} (exact)", "right-skewed", 2,
+                lambda v: v > 0, "the loss is right-skewed"),
+        Finding("skew_log_loss_p50", f"skewness of log loss {at('skew_log_loss_p50')} (exact)", "≈ 0 (log-normal)", 2,
+                lambda v: abs(v) < 0.5, "log loss is near normal (|skewness| < 0.5)"),
+        Finding("kurt_log_loss_p50", f"excess kurtosis of log loss {at('kurt_log_loss_p50')} (exact)",
+                "≈ 0 (log-normal)", 2, lambda v: abs(v) < 1, "log loss has near-normal tails (|excess kurtosis| < 1)"),
+        Finding("kurt_grad_p50", f"excess kurtosis of ∂loss/∂on_i {at('kurt_grad_p50')} (exact)",
+                "> 0 (peaked, heavy tails)", 2, lambda v: v > 0, "the gradient is heavier-tailed than a normal"),
+        Finding("sanity_ratio", sanity_label, sanity_study, 3, **sanity_claim),
+        Finding("sanity_ratio_exact", "sanity check ratio, exact (same p)", "—", 3),
+        Finding("decay_length", "flips until the path correlation is noise", study_text(study.get("decay_length"), 0), 0),
+        Finding("complement_corr_paths", "complement correlation, flip paths", "positive", 3,
+                lambda v: v > 0, "a mask's log loss correlates positively with its complement's"),
+        Finding("complement_corr", "complement correlation, all masks (exact)", "—", 3),
+        Finding("n_bias_like", "bias-like nodes", bias_study, 0, lambda v: v > 0, "some nodes act as biases"),
+        Finding("top_node", "most helpful node (most negative Shapley)", "—", 0),
+        Finding("top3_nodes", "Shapley top 3"),
+        Finding("spearman_shapley_mean_grad_sampled", "Spearman ρ with Shapley: mean gradient, sampled masks", "—", 2),
+        Finding("spearman_shapley_grad_full", "… gradient of the full network", "—", 2),
+        Finding("spearman_shapley_knockout", "… single knockout", "—", 2),
+        Finding("best_loss_map_k", f"best {ranges['map_k']}-node loss" if ranges["map_k"] else "best subnetwork loss",
+                "—", 4),
+        Finding("cheapest_knockout_increase", "cheapest single knockout: loss increase", cheapest_study, 3,
+                lambda v: v < NEARLY_FREE,
+                f"some single node can be removed almost for free (< {fmt.pct(NEARLY_FREE)} more loss)"),
+        Finding("mean_loss_rises", f"steps of p on the exact grid ({fmt.prob(step[0]) if step else '—'} apart) "
+                                   f"where E[loss] rises", "falls as p grows", 0),
+        Finding("best_loss_rises", "sizes k where the best loss rises", "—", 0),
+        Finding("balance_corr_within_size", "corr(imbalance, log loss) within sizes", "> 0 (conjecture)", 3,
+                lambda v: v > 0, "balanced masks lose less than others of their size"),
+        Finding("balance_corr_within_size_and_cutters", "… within sizes and cutter counts", "> 0 (conjecture)", 3,
+                lambda v: v > 0, "and than others with as many cutting nodes on"),
+    ]
+
+
+def cell(value, finding: Finding) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if finding.column == "cheapest_knockout_increase":
+        return fmt.pct(value, 1, sign=True)
+    return fmt.num(value) if finding.digits == 0 else fmt.fixed(value, finding.digits)
+
+
+def verdicts(summary: pl.DataFrame, listed: list[Finding]) -> dict[str, tuple[int, int]]:
+    """For each finding with a claim: (networks where it holds, networks with a value)."""
+    out = {}
+    for f in listed:
+        if f.claim is None or f.column not in summary.columns:
+            continue
+        values = [v for v in summary[f.column].to_list() if v is not None]
+        out[f.column] = (sum(bool(f.claim(float(v))) for v in values), len(values))
+    return out
+
+
+def verdict_text(holds: int, total: int) -> str:
+    if total == 0:
+        return "—"
+    if holds == total:
+        return f"holds in all {total}" if total > 1 else "holds"
+    if holds == 0:
+        return f"fails in all {total}" if total > 1 else "fails"
+    return f"holds in {holds} of {total}"
+
+
+def replication_table(summary: pl.DataFrame, listed: list[Finding]):
+    columns = (["quantity", "study"] + [f"run {r} (seed {s})" for r, s in zip(summary["run_id"], summary["train_seed"])]
+               + ["the study's finding"])
+    judged = verdicts(summary, listed)
+    rows = [[f.label, f.study] + [cell(v, f) for v in summary[f.column].to_list()]
+            + [verdict_text(*judged[f.column]) if f.column in judged else ""]
+            for f in listed if f.column in summary.columns]
+    return table(columns, rows, table_id="replication-table", numeric=set(range(2, 2 + summary.height)))
+
+
+def sentence(summary: pl.DataFrame, listed: list[Finding]) -> str:
+    """Which of the study's findings hold for every network, which for none, which for some."""
+    judged = verdicts(summary, listed)
+    claims = {f.column: f.claim_text for f in listed if f.claim is not None}
+    n = summary.height
+    every = [claims[c] for c, (h, t) in judged.items() if t and h == t]
+    none = [claims[c] for c, (h, t) in judged.items() if t and h == 0]
+    some = [f"{claims[c]} ({h} of {t})" for c, (h, t) in judged.items() if t and 0 < h < t]
+    parts = []
+    if every:
+        parts.append(f"Holds for {'every one of the ' + str(n) + ' networks' if n > 1 else 'this network'}: "
+                     + "; ".join(every) + ".")
+    if some:
+        parts.append("Holds for some networks only — luck of the network: " + "; ".join(some) + ".")
+    if none:
+        parts.append(("Fails for every network, so it belonged to the study's own network, not to networks "
+                      "trained this way: " if n > 1 else "Fails for this network: ") + "; ".join(none) + ".")
+    return " ".join(parts)
+
+
+def ranges_text(ctx) -> str:
+    """The numbers without a yes/no claim, as ranges over the networks (replication_ranges)."""
+    r = ctx.wh.frame(QUERIES["ranges"]).row(0, named=True)
+    study = {row["finding"]: row for row in ctx.wh.frame(QUERIES["study"]).iter_rows(named=True)}
+    decay = fmt.span(r["min_decay_length"], r["max_decay_length"], 0)
+    decay_study = study_text(study.get("decay_length"), 0)
+    bias_study = study_text(study.get("n_bias_like"), 0)
+    parts = [
+        f"the path correlation falls to noise after {decay} flip{'' if decay == '1' else 's'}"
+        + (f" (the study saw {decay_study})" if decay_study != "—" else ""),
+        f"{fmt.span(r['min_n_bias_like'], r['max_n_bias_like'], 0)} nodes act as biases"
+        + (f" (the study: {bias_study})" if bias_study != "—" else ""),
+        f"the best {r['map_k']}-node network reaches a loss of "
+        f"{fmt.span(r['min_best_loss_map_k'], r['max_best_loss_map_k'])}" if r["map_k"] is not None else "",
+        f"E[loss] rises with p at {fmt.span(r['min_mean_loss_rises'], r['max_mean_loss_rises'], 0)} of the steps "
+        f"along the exact grid of p",
+        f"the most helpful node by Shapley value is node {', '.join(map(str, r['top_nodes']))} (node numbers are "
+        f"each network's own, so only the values compare)",
+        f"ranked against the Shapley values, the mean gradient over the sampled masks scores Spearman ρ "
+        f"{fmt.span(r['min_spearman_mean_grad_sampled'], r['max_spearman_mean_grad_sampled'], 2)}, the single "
+        f"knockout {fmt.span(r['min_spearman_knockout'], r['max_spearman_knockout'], 2)} and the full network's "
+        f"gradient {fmt.span(r['min_spearman_grad_full'], r['max_spearman_grad_full'], 2)}",
+    ]
+    return "Without a yes/no: " + "; ".join(p for p in parts if p) + "."
+
+
+def caption(ctx, summary: pl.DataFrame, listed: list[Finding]) -> str:
+    n = summary.height
+    intro = (
+        f"{fmt.number_word(n)} networks trained alike from different seeds (run {ctx.run_id} is the network of "
+        f"every figure above), side by side in the headline numbers of the figures above; exact values come from "
+        f"all {ctx.n_masks:,} masks of each. "
+        if n > 1 else
+        "One network only: train several (--train-seeds 0,1,2,3,4) to tell its findings from luck. "
+    )
+    return intro + sentence(summary, listed) + " " + ranges_text(ctx)
+
+
+def section(ctx) -> Section | None:
+    if not ctx.has_exhaustive:
+        return None
+    summary = ctx.wh.frame(QUERIES["summary"])
+    listed = findings(ctx)
+    return Section("replication", "Replication: which findings hold for every network", caption(ctx, summary, listed),
+                   after=replication_table(summary, listed), nav="replication")
