@@ -217,8 +217,9 @@ def from_toml(table: dict, source: str) -> dict:
 
 
 def build(values: dict) -> Config:
-    """Defaults, then `values` (already typed: TOML then flags, merged); checked as a whole."""
-    config = Config(**values)
+    """Defaults, then `values` (already typed: TOML then flags, merged, or a manifest's config,
+    whose lists become tuples); checked as a whole."""
+    config = Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
     validate(config)
     return config
 

@@ -57,6 +57,7 @@ class Ledger:
         self.recorded: set[str] = set()  # every file the manifest says a run wrote, any code version
         self.store_id = ""
         self.changed = False  # whether this run has changed the store yet
+        self.complete = False  # whether this run has written its complete manifest
         try:
             previous = read_json_capped(self.path, MAX_MANIFEST_BYTES)
         except (OSError, ValueError):
@@ -134,6 +135,7 @@ class Ledger:
         return sorted(self.recorded - set(self.files()))
 
     def finish(self, manifest: dict) -> None:
+        self.complete = True
         units = {key: self.done[key] for key in sorted(self.used)}
         write_json(self.path, {"status": "complete", "store_version": STORE_VERSION, "store_id": self.store_id,
                                "code_version": self.version, **manifest,

@@ -47,14 +47,17 @@ def count(n: int, word: str) -> str:
 def run(config, store: Path, report: Path | None) -> dict:
     store = claim(store)
     with store_lock(store):
-        if read_store_id(store) is None:  # a folder claimed just now: the marker goes in first
-            write_json(store / MANIFEST, fresh_manifest(new_store_id(), code_version()))
-        ledger = Ledger(store)
+        ledger = None
         try:
+            if read_store_id(store) is None:  # a folder claimed just now: the marker goes in first
+                write_json(store / MANIFEST, fresh_manifest(new_store_id(), code_version()))
+            ledger = Ledger(store)
             return _run(config, store, report, ledger)
         except UserError as exc:
+            if ledger is None or ledger.complete:  # nothing begun, or only the report failed
+                raise
             if not ledger.changed:
-                raise UserError(f"{exc} (the store is unchanged)") from None
+                raise UserError(f"{exc} (no results were written to the store)") from None
             raise UserError(f"{exc} (the work finished before is kept in the store; run again to "
                             "resume)") from None
         except Exception as exc:

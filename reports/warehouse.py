@@ -50,7 +50,8 @@ class Warehouse:
     def frame(self, sql: str, params: dict | None = None) -> pl.DataFrame:
         """The rows of `sql`, its `$name` parameters from `params`."""
         params = params or {}
-        key = (sql, tuple(sorted(params.items())))
+        # a list parameter (a set of keep probabilities) is part of the key as a tuple
+        key = (sql, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items())))
         if key not in self._cache:
             try:
                 self._cache[key] = self.con.execute(sql, params).pl()

@@ -52,6 +52,7 @@ def test_every_section_is_on_the_page(built):
     _, out = built
     sections = re.findall(r'<section id="([^"]+)"', out.read_text(encoding="utf-8"))
     assert sections == [f"f{i}" for i in range(1, 12)] + ["knockouts", "exact-densities", "exact-means", "importance",
+                                                           "interactions",
                                                            "gradient-vs-knockout", "sizes", "complements", "replication"]
 
 

@@ -3,7 +3,10 @@ rounding the page displays: one check per section of the page template, so a sec
 check fails `test_every_section_has_a_check`."""
 from __future__ import annotations
 
+import csv
 import html
+import io
+import json
 import re
 
 import numpy as np
@@ -188,8 +191,36 @@ def check_f4(page: Page, wh: Warehouse):
                                              [s["ratio"], s["study_ratio"]]])
     assert rows[0][0] == f"mean gradient at p = {s['p_half']:g} (pooled over nodes)"
     text = page.caption("f4")
-    assert_list(text, r"Excess kurtosis (.*?) for p", wh.column(
-        "select kurt_grad from sample_shape where run_id = $run order by keep_prob"))
+    shape = wh.rows("select * from grad_peaks where run_id = $run order by keep_prob")
+    assert_list(text, r"excess kurtosis (.*?) \(0 for a normal\)", [r["kurt_grad"] for r in shape])
+    assert_list(text, r"\(0 for a normal\) and (.*?) of the pairs beyond", [r["tail_share"] for r in shape], percent=True)
+    assert_shows(text, rf"beyond ({NUMBER}) standard deviations \(a normal: ({NUMBER})%\)", shape[0]["tail_sigmas"],
+                 100 * shape[0]["normal_tail_share"])
+    # each p's peak against its normal fit's, under the verdict its own numbers give
+    peaked = [r for r in shape if r["more_peaked"]]
+    flat = [r for r in shape if not r["more_peaked"]]
+    for group, words in ((peaked, "rises above"), (flat, "stays below")):
+        if not group:
+            assert words not in text
+            continue
+        clause = re.search(rf"{words} .*?p = (.*?) \(peak (.*?): ", text)
+        assert [value_of(p) for p in numbers(clause.group(1))] == [r["keep_prob"] for r in group]
+        shown = numbers(clause.group(2))
+        assert len(shown) == 2 * len(group)
+        for r, (peak, fit) in zip(group, zip(shown[::2], shown[1::2])):
+            assert shows(peak, r["peak_density"]) and shows(fit, r["normal_peak_density"])
+            assert (r["peak_density"] > r["normal_peak_density"]) == (words == "rises above")
+    if len({r["tails"] for r in shape}) == 1:
+        assert {"lighter": "lighter-tailed than a normal by both measures at every p",
+                "heavier": "heavier-tailed than a normal by both measures at every p",
+                "mixed": "heavier-tailed by one measure, lighter by the other at every p"}[shape[0]["tails"]] in text
+    else:
+        for r in shape:
+            word = {"lighter": "lighter-tailed than a normal by both measures",
+                    "heavier": "heavier-tailed than a normal by both measures",
+                    "mixed": "heavier-tailed by one measure, lighter by the other"}[r["tails"]]
+            listed = rf"(?:[0-9.]+(?:, | and ))*{re.escape(format(r['keep_prob'], 'g'))}(?![0-9])"
+            assert re.search(rf"{word} at p = {listed}", text), (word, r["keep_prob"])
     assert_shows(text, rf"Sanity check: ({NUMBER}) × the mean gradient at p = ({NUMBER}) is ({NUMBER}), the mean loss at "
                        rf"p = ({NUMBER}) minus at p = ({NUMBER}) is ({NUMBER}) \(ratio ({NUMBER})\)",
                  s["scale"], s["p_half"], s["scaled_mean_grad"], s["p_high"], s["p_low"], s["loss_difference"], s["ratio"])
@@ -231,15 +262,38 @@ def check_f8(page: Page, wh: Warehouse):
     assert_shows(text, rf"steps i and j of ({NUMBER}) flip paths", s["n_paths"])
     assert_shows(text, rf"variance \(mean ({NUMBER})\)", s["mean_variance"])
     assert_shows(text, rf"complement\) keep ({NUMBER})", s["complement_cov"])
+    hidden = wh.row("select hidden from runs where run_id = $run")["hidden"]
+    exact = wh.row(f"select cov from flip_path_exact where run_id = $run and k = {hidden}")["cov"]
+    assert_shows(text, rf"the exact complement covariance is ({NUMBER})", exact)
 
 
 def check_f9(page: Page, wh: Warehouse):
     s = wh.row("select * from flip_path_summary where run_id = $run")
+    c = wh.row("select * from decay_comparison where run_id = $run")
     text = page.caption("f9")
     assert_shows(text, rf"differ by at most ({NUMBER})", s["max_start_end_gap"])
-    assert_shows(text, rf"\(\|r\| < 2/√({NUMBER}) = ({NUMBER})\) after ({NUMBER}) flips?", s["n_paths"], s["noise_level"],
-                 s["decay_length"])
     assert_shows(text, rf"complement with correlation ({NUMBER})", s["complement_corr"])
+    assert_shows(text, rf"over ({NUMBER}) sampled paths", s["n_paths"])
+    assert_shows(text, rf"With this run's n = ({NUMBER}) \(2/√({NUMBER}) = ({NUMBER})\) the sampled correlation with the "
+                       rf"start falls within it first at k = ({NUMBER}), the exact one at k = ({NUMBER})",
+                 s["n_paths"], s["n_paths"], s["noise_level"], s["decay_length"], c["decay_length_exact"])
+    assert_shows(text, rf"The study saw ({NUMBER})–({NUMBER})", c["study_low"], c["study_high"])
+    if c["min_paths_study"] is None:
+        assert "no number of paths makes the exact curve's first insignificant k" in text
+    else:
+        check_decay_implied(text, c)
+
+
+def check_decay_implied(text: str, c: dict):
+    """F9's reading of the study's number, when some number of paths gives it (tests/test_report_exact_views.py
+    runs it on a made-up curve that has one)."""
+    assert_shows(text, rf"the exact curve gives ({NUMBER}) with ({NUMBER})–({NUMBER}) paths and ({NUMBER}) with "
+                       rf"({NUMBER})–({NUMBER}) \(a cut-off \|r\| between ({NUMBER}) and ({NUMBER})\)",
+                 c["study_low"], c["min_paths_study_low"], c["max_paths_study_low"], c["study_high"],
+                 c["min_paths_study_high"], c["max_paths_study_high"], c["cut_off_study_low"], c["cut_off_study_high"])
+    assert_shows(text, rf"the exact correlation is ({NUMBER}) at k = ({NUMBER}) and ({NUMBER}) at k = ({NUMBER})",
+                 c["corr_exact_study_low"], c["study_low"], c["corr_exact_study_high"], c["study_high"])
+    assert_shows(text, rf"implies it drew about ({NUMBER})–({NUMBER}) paths", c["min_paths_study"], c["max_paths_study"])
 
 
 def check_f10(page: Page, wh: Warehouse):
@@ -292,9 +346,11 @@ def check_exact_means(page: Page, wh: Warehouse):
     text = page.caption("exact-means")
     assert_list(text, r"in standard errors: (.*?); log loss", [r["z_mean_loss"] for r in compared])
     s = wh.row("select * from expected_loss_summary where run_id = $run")
-    assert_shows(text, rf"({NUMBER}) of ({NUMBER}) within 2, the largest gap ({NUMBER}): ({NUMBER}) masks pin the mean "
-                       rf"loss down to about ±({NUMBER})", s["n_within_two_se"], s["n_keep_probs"],
-                 s["largest_mean_loss_gap"], s["n_masks"], s["mean_loss_two_se"])
+    assert_shows(text, rf"Within 2 standard errors of the exact mean: the sampled mean loss at ({NUMBER}) of the "
+                       rf"({NUMBER}) keep probabilities, the sampled mean log loss at ({NUMBER}) of ({NUMBER}); the "
+                       rf"largest gap in mean loss is ({NUMBER}): ({NUMBER}) masks pin the mean loss down to about "
+                       rf"±({NUMBER})", s["n_within_two_se"], s["n_keep_probs"], s["n_within_two_se_log_loss"],
+                 s["n_keep_probs"], s["largest_mean_loss_gap"], s["n_masks"], s["mean_loss_two_se"])
     assert_shows(text, rf"highest at p = ({NUMBER}) \(({NUMBER})\)", s["peak_keep_prob"], s["peak_mean_loss"])
 
 
@@ -310,6 +366,61 @@ def check_importance(page: Page, wh: Warehouse):
     assert_shows(text, rf"Banzhaf ({NUMBER}), mean gradient, sampled masks ({NUMBER}), gradient, full network "
                        rf"({NUMBER}) and single knockout ({NUMBER})", rho["banzhaf"], rho["mean_grad_sampled"],
                  rho["grad_full"], rho["knockout_effect"])
+
+
+def chart_rows(page: Page, chart_id: str, header: str) -> list[dict]:
+    """The rows of the inline CSV data whose header is `header` in the chart's Vega-Lite spec, as the page embeds it."""
+    specs = json.loads(re.search(r'<script type="application/json" id="vega-specs">(.*?)</script>',
+                                 page.source, re.S).group(1))
+    found = []
+
+    def visit(node):
+        # inline CSV sits in a data's "values" or, shared by the layers, in the spec's "datasets"
+        if isinstance(node, str) and node.split("\n", 1)[0] == header:
+            found.append(list(csv.DictReader(io.StringIO(node))))
+        elif isinstance(node, dict):
+            for v in node.values():
+                visit(v)
+        elif isinstance(node, list):
+            for v in node:
+                visit(v)
+
+    visit(specs[chart_id])
+    assert len(found) == 1, f"{len(found)} datasets with header {header!r} in {chart_id}"
+    return found[0]
+
+
+def check_interactions(page: Page, wh: Warehouse):
+    s = wh.row("select * from interaction_summary where run_id = $run")
+    text = page.caption("interactions")
+    assert_shows(text, rf"from all ({NUMBER}) masks", 2 ** wh.row("select hidden from runs where run_id = $run")["hidden"])
+    assert_shows(text, rf"({NUMBER}) of the ({NUMBER}) pairs are synergistic", s["n_synergy_pairs"], s["n_pairs"])
+    assert_shows(text, rf"the strongest synergy is nodes ({NUMBER}) and ({NUMBER}) \(({NUMBER})\), the strongest "
+                       rf"redundancy nodes ({NUMBER}) and ({NUMBER}) \(({NUMBER})\)", s["synergy_i"], s["synergy_j"],
+                 s["synergy_value"], s["redundancy_i"], s["redundancy_j"], s["redundancy_value"])
+    assert_shows(text, rf"additive in the neurons ({NUMBER})% and ({NUMBER})%, pairwise ({NUMBER})% and ({NUMBER})%, "
+                       rf"order three and above ({NUMBER})% and ({NUMBER})%",
+                 *[100 * s[f"{order}_share_{q}"] for order in ("additive", "pairwise", "higher")
+                   for q in ("loss", "log_loss")])
+    assert_list(text, r"order-3 Möbius term: nodes (.*?) \(", s["top_order3_nodes"])
+    assert_shows(text, rf"order-3 Möbius term: nodes [^(]*\(({NUMBER})\)", s["top_order3_value"])
+    names = {"bias-like with cutting": "pairs of a bias-like and a cutting node", "bias-like": "pairs of bias-like nodes",
+             "cutting": "pairs of cutting nodes"}
+    for g in wh.rows("select * from interaction_groups where run_id = $run"):
+        assert_shows(text, rf"{names[g['pair_kind']]}: ({NUMBER}) of ({NUMBER}) synergistic, mean ({NUMBER})",
+                     g["n_synergy"], g["n_pairs"], g["mean_value"])
+    # the table: the largest Möbius terms of each order
+    terms = wh.rows("select * from mobius_terms where run_id = $run and rank_in_order <= 3 order by \"order\", rank_in_order")
+    head, rows = page.table("mobius-table")
+    assert head[0] == "order" and len(rows) == len(terms)
+    for row, t in zip(rows, terms):
+        assert value_of(row[0]) == t["order"] and [value_of(n) for n in numbers(row[1])] == t["nodes"]
+        assert shows(row[2], t["value"]) and value_of(row[3]) == t["rank_in_order"]
+    # the heat map draws exactly the warehouse's interactions: every ordered pair i ≠ j, to 6 significant digits
+    drawn = {(int(r["i"]), int(r["j"])): float(r["value"]) for r in chart_rows(page, "vis-interactions", "i,j,value")}
+    stored = {(r["i"], r["j"]): r["value"] for r in wh.rows("select i, j, value from shapley_interactions where run_id = $run")}
+    assert drawn.keys() == stored.keys()
+    assert all(abs(drawn[k] - v) <= 1e-5 * abs(v) + 1e-12 for k, v in stored.items())
 
 
 def check_gradient_vs_knockout(page: Page, wh: Warehouse):
@@ -348,6 +459,17 @@ def check_complements(page: Page, wh: Warehouse):
     scatter = wh.row(f"select * from balance_sample_corr where run_id = $run and keep_prob = {p}")
     assert_shows(text, rf"the ({NUMBER}) masks sampled at p = ({NUMBER}) with a cutting node on, r = ({NUMBER})",
                  scatter["n"], p, scatter["corr"])
+    levels = {r["level"]: r for r in wh.rows("select * from complement_balance where run_id = $run")}
+    size, cutters = levels["size"], levels["size_and_cutters"]
+    assert_shows(text, rf"Over the ({NUMBER}) masks where both the mask and its complement have a cutting node on, "
+                       rf"measured from the mean of their size, a mask's imbalance correlates ({NUMBER}) with its "
+                       rf"complement's", size["n_masks"], size["corr_imbalance"])
+    assert_shows(text, rf"over these masks, ({NUMBER}), is still ({NUMBER}) once both imbalances are accounted for "
+                       rf"\(partial correlation\): ({NUMBER})% of it remains; ({NUMBER})% measured within size and "
+                       rf"number of cutting nodes \(({NUMBER}) → ({NUMBER})\)",
+                 size["corr_log_loss"], size["partial_log_loss"], 100 * size["share_remaining"],
+                 100 * cutters["share_remaining"], cutters["corr_log_loss"], cutters["partial_log_loss"])
+    assert ("balanced masks tend to have balanced complements" in text) == (size["corr_imbalance"] > 0)
 
 
 def check_replication(page: Page, wh: Warehouse):
@@ -363,12 +485,52 @@ def check_replication(page: Page, wh: Warehouse):
     row = by_label[f"E[loss] at the study's p = {p:g} (exact)"]
     assert all(shows(cell, r["exact_mean_loss_p25"]) for cell, r in zip(row[2:-1], summary))
     assert shows(row[1].removesuffix(" (sampled)"), study["exact_mean_loss_p25"]["study_value"])
-    row = by_label["flips until the path correlation is noise"]
-    assert [value_of(c) for c in row[2:-1]] == [r["decay_length"] for r in summary]
+    # the decay under one rule, |r| < 2/√n, on both curves
     r = wh.row("select * from replication_ranges")
-    assert_shows(page.caption("replication"), rf"falls to noise after ({NUMBER})(?:–({NUMBER}))? flips",
-                 *([r["min_decay_length"], r["max_decay_length"]] if r["min_decay_length"] != r["max_decay_length"]
-                   else [r["min_decay_length"]]))
+    decay = {d["run_id"]: d for d in wh.rows("select * from decay_comparison")}
+    row = by_label[f"first k where the path correlation is noise, |r| < 2/√n: sampled, n = {r['n_paths']:,} paths"]
+    assert [value_of(c) for c in row[2:-1]] == [x["decay_length"] for x in summary]
+    row = by_label["… the exact curve, same rule and n"]
+    assert [value_of(c) for c in row[2:-1]] == [decay[x["run_id"]]["decay_length_exact"] for x in summary]
+    study_range = f"{study['decay_length']['study_value']:g}–{study['decay_length']['study_value_high']:g}"
+    row = by_label[f"… the n for which the exact curve gives the study's {study_range}"]
+    for c, x in zip(row[2:-1], summary):
+        d = decay[x["run_id"]]
+        assert c == ("—" if d["min_paths_study"] is None else f"{d['min_paths_study']:,}–{d['max_paths_study']:,}")
+    text = page.caption("replication")
+
+    def span(low, high):
+        return [low, high] if low != high else [low]
+
+    assert_shows(text, rf"the sampled path correlation falls to noise after ({NUMBER})(?:–({NUMBER}))? flips and the "
+                       rf"exact one after ({NUMBER})(?:–({NUMBER}))?",
+                 *span(r["min_decay_length"], r["max_decay_length"]),
+                 *span(r["min_decay_length_exact"], r["max_decay_length_exact"]))
+    if r["min_paths_study_every"] is None:
+        assert f"no one number of paths makes every exact curve give the study's {study_range}" in text
+    else:
+        assert_shows(text, rf"give the study's {study_range} with ({NUMBER})–({NUMBER}) paths",
+                     r["min_paths_study_every"], r["max_paths_study_every"])
+    # the two shape findings: one yardstick, every one of the study's p
+    tails = wh.rows("select t.* from exact_tails as t join study_reference as s on s.key = 'study_keep_prob' "
+                    "and abs(t.keep_prob - s.keep_prob) < 1e-9 where t.quantity in ('log_loss', 'grad')")
+    names = {"log_loss": "log loss", "grad": "∂loss/∂on_i"}
+    y = tails[0]
+    assert_shows(text, rf"a normal puts ({NUMBER})% of its probability beyond ({NUMBER}) standard deviations; near "
+                       rf"normal means \|excess kurtosis\| < ({NUMBER})",
+                 100 * y["normal_tail_share"], y["tail_sigmas"], y["near_normal_kurtosis"])
+    for quantity, name in names.items():
+        for p in sorted({t["keep_prob"] for t in tails}):
+            row = by_label[f"{name} at the study's p = {p:g}: excess kurtosis, share beyond {y['tail_sigmas']:g}σ (exact)"]
+            by_run = {t["run_id"]: t for t in tails if t["quantity"] == quantity and t["keep_prob"] == p}
+            for c, x in zip(row[2:-1], summary):
+                kurt, share = c.split(", ")
+                t = by_run[x["run_id"]]
+                assert shows(kurt, round(t["kurtosis"], 2)) and shows(share, t["tail_share"], percent=True)
+            claim = [bool(t["near_normal"]) if quantity == "log_loss" else t["tails"] == "heavier"
+                     for t in by_run.values()]
+            verdict = ("holds in all" if all(claim) else "fails in all" if not any(claim) else "holds in")
+            assert row[-1].startswith(verdict), row[-1]
 
 
 def check_no_exhaustive(page: Page, wh: Warehouse):
@@ -381,7 +543,8 @@ CHECKS = {
     "header": check_header, "f1": check_f1, "f2": check_f2, "f3": check_f3, "f4": check_f4, "f5": check_f5,
     "f6": check_f6, "f7": check_f7, "f8": check_f8, "f9": check_f9, "f10": check_f10, "f11": check_f11,
     "knockouts": check_knockouts, "exact_densities": check_exact_densities, "exact_means": check_exact_means,
-    "importance": check_importance, "gradient_vs_knockout": check_gradient_vs_knockout, "sizes": check_sizes,
+    "importance": check_importance, "interactions": check_interactions,
+    "gradient_vs_knockout": check_gradient_vs_knockout, "sizes": check_sizes,
     "complements": check_complements, "replication": check_replication, "no_exhaustive": check_no_exhaustive,
 }
 
@@ -406,7 +569,7 @@ def test_the_displayed_rounding_is_checked():
 def test_numbers_use_a_true_minus_sign(page):
     captions = " ".join(page.caption(a) for a in page.sections if a != "exact") + page.caption("header")
     assert not re.search(r"(?<![\w−])-\d", captions)
-    for table_id in ("t1", "t2", "t3", "knockout-table", "sanity", "study-vs-run"):
+    for table_id in ("t1", "t2", "t3", "knockout-table", "sanity", "study-vs-run", "mobius-table", "replication-table"):
         assert not any(re.match(r"-\d", c) for row in page.table(table_id)[1] for c in row)
 
 

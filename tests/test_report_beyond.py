@@ -17,7 +17,8 @@ from reports.sections.exact_densities import exact_curve
 from tests import oracle
 from tests.conftest import SMALL_ARGS, read_table, read_view, run_cli
 
-BEYOND = ["exact-densities", "exact-means", "importance", "gradient-vs-knockout", "sizes", "complements", "replication"]
+BEYOND = ["exact-densities", "exact-means", "importance", "interactions", "gradient-vs-knockout", "sizes", "complements",
+          "replication"]
 
 
 def direct_weighted_kde(values, weights, width, x):

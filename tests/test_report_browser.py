@@ -179,7 +179,8 @@ def test_single_knockout_table_sorts(loaded):
     assert values == sorted(values, reverse=True)
 
 
-BEYOND_CHARTS = ("exact-densities", "exact-means", "importance", "gradient-vs-knockout", "sizes", "complements")
+BEYOND_CHARTS = ("exact-densities", "exact-means", "importance", "interactions", "gradient-vs-knockout", "sizes",
+                 "complements")
 
 
 def test_charts_beyond_the_study_render_with_their_data(loaded, small_store, warehouse):

@@ -44,6 +44,7 @@ def test_page_has_every_section_and_snapshots_on_request(small_store, tmp_path):
     sections = re.findall(r'<section id="([^"]+)"', page)
     # the study's figures, then the exact sections beyond it
     assert sections == [f"f{i}" for i in range(1, 12)] + ["knockouts", "exact-densities", "exact-means", "importance",
+                                                           "interactions",
                                                            "gradient-vs-knockout", "sizes", "complements", "replication"]
     # every link of the navigation bar leads to a section
     assert re.findall(r'<nav>.*?</nav>', page, re.S) and all(

@@ -161,6 +161,6 @@ def test_diverged_training_leaves_the_store_untouched(clean_store, tmp_path):
     assert proc.returncode == 2
     # the progress log may precede it; the error itself is one line, and the last
     errors = [line for line in proc.stderr.splitlines() if not line.startswith(progress.PREFIX)]
-    assert errors == ["error: training diverged (non-finite loss); lower --learning-rate (the store is unchanged)"]
+    assert errors == ["error: training diverged (non-finite loss); lower --learning-rate (no results were written to the store)"]
     after = {p.relative_to(store): p.read_bytes() for p in store.rglob("*") if p.is_file()}
     assert after == before

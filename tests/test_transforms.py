@@ -82,7 +82,7 @@ def test_shapley_values_are_the_mobius_coefficients_shared_out(table):
 
 
 def test_against_shapiq_exact_computer():
-    shapiq = pytest.importorskip("shapiq", reason="shapiq is the oracle of the estimators extra")
+    import shapiq  # the estimators extra, installed with the test extra
     n = 8
     values = np.random.default_rng(3).normal(size=2 ** n)
 

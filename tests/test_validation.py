@@ -156,7 +156,7 @@ def test_a_failure_found_after_training_leaves_a_complete_store_complete(complet
                            "--store", str(store), *TINY, "--grid-size", "7", "--samples-per-prob", "11"],
                           cwd=ROOT, capture_output=True, text=True)
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error")]
-    assert proc.returncode == 2 and len(errors) == 1 and errors[0].endswith("(the store is unchanged)")
+    assert proc.returncode == 2 and len(errors) == 1 and errors[0].endswith("(no results were written to the store)")
     assert "Traceback" not in proc.stderr
     assert snapshot(store) == before
     assert json.loads((store / "manifest.json").read_text())["status"] == "complete"

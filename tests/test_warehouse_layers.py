@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 
@@ -99,7 +100,7 @@ def test_the_duckdb_command_answers_every_object_from_another_directory(small_st
     assert answered == set(NAMES + list(catalog.TABLES)) - MACROS
 
 
-@pytest.fixture(scope="module", params=["0.3,0.6", "0.5", "0.1,0.25,0.5,0.75,0.9"])
+@pytest.fixture(scope="module", params=["0.3,0.6", "0.5", "0.1,0.25,0.4,0.6,0.75,0.9"])
 def keep_prob_store(request, tmp_path_factory):
     store = tmp_path_factory.mktemp("kp")
     args = [a for a in SMALL_ARGS]
@@ -151,3 +152,26 @@ def test_every_object_answers_for_any_keep_probs(keep_prob_store):
             continue
         frame = con.execute(f"select * from {name}").pl()
         assert frame.height > 0 or name == "sanity_check", name
+
+
+def test_node_directions_bias_like_rule_on_many_random_units():
+    """A unit is bias-like when its ReLU is on over the whole training square: positive at all four
+    corners. Checked on 400 random units, many near the edge of the rule, by running the view's own
+    SQL over a weights table made here."""
+    rng = np.random.default_rng(11)
+    n = 400
+    w = rng.normal(size=(n, 2))
+    bias = np.abs(w).sum(axis=1) * rng.uniform(0.5, 1.5, size=n)  # around |w0| + |w1|
+    rows = [("hidden.weight", i, c, float(w[i, c])) for i in range(n) for c in range(2)]
+    rows += [("hidden.bias", i, 0, float(bias[i])) for i in range(n)]
+    rows += [("output.weight", r, i, float(v)) for i in range(n) for r, v in enumerate(rng.normal(size=2))]
+    con = duckdb.connect()
+    con.execute("create table weights (run_id integer, tensor varchar, row integer, col integer, value double)")
+    con.executemany("insert into weights values (0, ?, ?, ?, ?)", rows)
+    con.execute((ROOT / "sql" / "staging" / "node_directions.sql").read_text())
+    got = con.execute("select node, bias_like, angle_deg from node_directions order by node").pl()
+    corners = np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]])
+    expected = np.all(corners @ w.T + bias > 0, axis=0)
+    assert 50 < expected.sum() < n - 50  # both kinds, many close to the edge
+    assert got["bias_like"].to_list() == expected.tolist()
+    np.testing.assert_allclose(got["angle_deg"].to_numpy(), np.degrees(np.arctan2(w[:, 1], w[:, 0])), atol=1e-9)

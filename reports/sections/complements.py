@@ -14,6 +14,9 @@ from reports.vldata import inline
 COMPLEMENT = "log loss of a mask vs log loss of its complement"
 BALANCE = "imbalance of a mask vs its log loss"
 PANEL_WIDTH, PANEL_HEIGHT = 380, 280
+# Knockout's yardstick: balance explains little of the complement correlation when more than this share
+# of it is left once both imbalances are accounted for.
+MOSTLY_LEFT = 0.5
 
 QUERIES = {
     "complements": """
@@ -31,6 +34,8 @@ QUERIES = {
     "complement_summary": "select * from complement_summary where run_id = $run",
     "balance_summary": "select * from balance_summary where run_id = $run",
     "sample_corr": "select * from balance_sample_corr where run_id = $run and keep_prob = $keep_prob",
+    # a 2^N-row self-join of the run's masks: read for this run only
+    "complement_balance": "select * from complement_balance where run_id = $run order by level",
 }
 
 
@@ -104,6 +109,36 @@ def caption(ctx) -> str:
         f"log loss among masks of one size, {sizes}; over all masks, measured from the mean of their size "
         f"{fmt.signed(b.get('corr_within_size'), 3)}, and of their size and number of cutting nodes "
         f"{fmt.signed(b.get('corr_within_size_and_cutters'), 3)}. {scatter_text} {verdict}"
+        + explanation_text(ctx)
+    )
+
+
+def explanation_text(ctx) -> str:
+    """The study offered balance as the explanation of the complement correlation: does a mask's imbalance
+    go with its complement's, and how much of the complement correlation is left once both imbalances are
+    accounted for (complement_balance)?"""
+    levels = {r["level"]: r for r in ctx.wh.run_frame(QUERIES["complement_balance"]).iter_rows(named=True)}
+    size, cutters = levels.get("size"), levels.get("size_and_cutters")
+    if not size or size["corr_log_loss"] is None or size["partial_log_loss"] is None:
+        return ""
+    same = (size["corr_imbalance"] or 0) > 0
+    remains = size["share_remaining"]
+    cutters_text = (f"; {fmt.pct(cutters['share_remaining'])} measured within size and number of cutting nodes "
+                    f"({fmt.signed(cutters['corr_log_loss'], 2)} → {fmt.signed(cutters['partial_log_loss'], 2)})"
+                    if cutters and cutters["share_remaining"] is not None else "")
+    verdict = ("Whatever balance does for a mask's own loss, it explains little of why a mask and its complement "
+               "lose alike" if remains is not None and remains > MOSTLY_LEFT
+               else "Balance accounts for much of why a mask and its complement lose alike")
+    return (
+        f" The study offered balance as the explanation of the complement correlation. Over the "
+        f"{size['n_masks']:,} masks where both the mask and its complement have a cutting node on, measured from "
+        f"the mean of their "
+        f"size, a mask's imbalance correlates {fmt.signed(size['corr_imbalance'], 2)} with its complement's"
+        + (" — balanced masks tend to have balanced complements" if same
+           else " — balanced masks do not have balanced complements")
+        + f"; the complement correlation of log loss over these masks, {fmt.signed(size['corr_log_loss'], 2)}, is "
+        f"still {fmt.signed(size['partial_log_loss'], 2)} once both imbalances are accounted for (partial "
+        f"correlation): {fmt.pct(remains)} of it remains{cutters_text}. {verdict}."
     )
 
 

@@ -74,8 +74,10 @@ def caption(ctx) -> str:
         f"The exact expected loss and log loss when each node is kept with probability p (line; the band is "
         f"± one standard deviation of the distribution over masks), with the sampled means (dots, ± 2 standard "
         f"errors). Sampled minus exact mean loss, in standard errors: {z}; log loss: {zl} "
-        f"(p = {fmt.probs(compared['keep_prob'])}) — {s['n_within_two_se']} of {s['n_keep_probs']} within 2, the "
-        f"largest gap {fmt.fixed(s['largest_mean_loss_gap'], 4)}: {s['n_masks']:,} masks pin the mean loss down to "
+        f"(p = {fmt.probs(compared['keep_prob'])}). Within 2 standard errors of the exact mean: the sampled mean "
+        f"loss at {s['n_within_two_se']} of the {s['n_keep_probs']} keep probabilities, the sampled mean log loss "
+        f"at {s['n_within_two_se_log_loss']} of {s['n_keep_probs']}; the largest gap in mean loss is "
+        f"{fmt.fixed(s['largest_mean_loss_gap'], 4)}: {s['n_masks']:,} masks pin the mean loss down to "
         f"about ±{fmt.fixed(s['mean_loss_two_se'])} (the error bars are hardly wider than the dots). {peak}"
     )
 

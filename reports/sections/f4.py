@@ -13,7 +13,7 @@ from reports.tables import table, titled
 QUERIES = {
     "grads": "select keep_prob, grad from sample_node_grads where run_id = $run",
     "stats": "select * from grad_stats where run_id = $run order by keep_prob",
-    "shape": "select keep_prob, kurt_grad from sample_shape where run_id = $run order by keep_prob",
+    "shape": "select * from grad_peaks where run_id = $run order by keep_prob",
     "sanity": "select * from sanity_vs_study where run_id = $run",
 }
 
@@ -29,14 +29,54 @@ def has_sanity(s: dict) -> bool:
     return s.get("ratio") is not None
 
 
-def caption(ctx) -> str:
-    kurt = ctx.wh.run_frame(QUERIES["shape"])["kurt_grad"].to_list()
-    if all(k is not None and k > 0 for k in kurt):
-        shape = "more peaked and heavier-tailed than a bell curve, as the study found"
-    elif all(k is not None and k < 0 for k in kurt):
-        shape = "flatter and lighter-tailed than a bell curve, unlike the study's peaked, heavy-tailed curves"
+def shape_text(ctx) -> str:
+    """The curves' tails and peaks judged at each p on its own (grad_peaks): the tails by excess kurtosis and
+    the share beyond a few standard deviations, the peak against the dotted normal fit's."""
+    shape = ctx.wh.run_frame(QUERIES["shape"])
+    if shape.is_empty():
+        return ""
+    rows = shape.to_dicts()
+    sigmas, normal = rows[0]["tail_sigmas"], rows[0]["normal_tail_share"]
+
+    by_tails: dict[str, list[float]] = {}
+    for r in rows:
+        by_tails.setdefault(r["tails"], []).append(r["keep_prob"])
+    words = {"heavier": "heavier-tailed than a normal by both measures",
+             "lighter": "lighter-tailed than a normal by both measures",
+             "mixed": "heavier-tailed by one measure, lighter by the other"}
+    if len(by_tails) == 1:
+        verdict = next(iter(by_tails))
+        tail_text = words[verdict] + (" at every p" if len(rows) > 1 else "")
+        if verdict == "lighter":
+            tail_text += ", unlike the study's heavy-tailed curves"
+        elif verdict == "heavier":
+            tail_text += ", as the study found"
     else:
-        shape = "heavier-tailed than a bell curve at some p and lighter at others"
+        tail_text = "; ".join(f"{words[v]} at p = {fmt.probs(ps)}" for v, ps in by_tails.items())
+    peaked = [r for r in rows if r["more_peaked"]]
+    flat = [r for r in rows if r["more_peaked"] is False]
+
+    def peaks(group) -> str:
+        return fmt.join(f"{fmt.fixed(r['peak_density'], 2)} against {fmt.fixed(r['normal_peak_density'], 2)}"
+                        for r in group)
+
+    parts = []
+    if peaked:
+        parts.append(f"rises above its dotted normal fit at p = {fmt.probs(r['keep_prob'] for r in peaked)} "
+                     f"(peak {peaks(peaked)}: more peaked than a bell curve there)")
+    if flat:
+        parts.append(f"stays below {'it' if peaked else 'its dotted normal fit'} at "
+                     f"p = {fmt.probs(r['keep_prob'] for r in flat)} "
+                     f"(peak {peaks(flat)}: flatter-topped)")
+    return (
+        f" Tails, by one yardstick at every p: excess kurtosis {fmt.join(fmt.signed(r['kurt_grad']) for r in rows)} "
+        f"(0 for a normal) and {fmt.join(fmt.pct(r['tail_share'], 2) for r in rows)} of the pairs beyond "
+        f"{sigmas:g} standard deviations (a normal: {fmt.pct(normal, 2)}) for p = {fmt.probs(r['keep_prob'] for r in rows)}: "
+        f"{tail_text}. Peaks, judged per p: the curve " + " and ".join(parts) + "."
+    )
+
+
+def caption(ctx) -> str:
     s = ctx.wh.run_row(QUERIES["sanity"])
     if has_sanity(s):
         check = (f" Sanity check: {s['scale']:g} × the mean gradient at p = {fmt.prob(s['p_half'])} is "
@@ -47,8 +87,7 @@ def caption(ctx) -> str:
                  f"p = {fmt.probs(ctx.keep_probs)}, so it cannot be made.")
     return (
         f"Density of ∂loss/∂on_i, pooled over the sampled masks and all {ctx.hidden} nodes, with dotted normal "
-        f"fits (table T2). Excess kurtosis {fmt.join(fmt.signed(k) for k in kurt)} for "
-        f"p = {fmt.probs(ctx.keep_probs)}: {shape}.{check}"
+        f"fits (table T2).{shape_text(ctx)}{check}"
         + density_charts.kernel_note(ctx, ctx.wh.run_frame(QUERIES["stats"])["std_grad"].to_list())
     )
 

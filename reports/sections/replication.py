@@ -21,7 +21,16 @@ QUERIES = {
     "ranges": "select * from replication_ranges",
     "sanity": "select * from sanity_vs_study where run_id = $run",
     "grid_step": "select value from study_reference where key = 'exact_keep_prob_step'",
+    "decay": "select run_id, decay_length_exact, min_paths_study, max_paths_study from decay_comparison",
+    # the shape of log loss and gradient at each of the study's p (ctx.study_probs, which the exact grid holds
+    # exactly), by the one yardstick of exact_tails; a list parameter lets the filter reach the histogram
+    "tails": """
+        select * from exact_tails
+        where quantity in ('log_loss', 'grad') and list_contains($probs, keep_prob)
+        order by quantity desc, keep_prob, run_id
+    """,
 }
+TAIL_QUANTITIES = {"log_loss": "log loss", "grad": "∂loss/∂on_i"}
 
 
 @dataclass
@@ -31,8 +40,14 @@ class Finding:
     study: str = "—"
     digits: int = 3
     # the study's finding as a test of one network's value (None: a number to compare, no claim)
-    claim: Callable[[float], bool] | None = None
+    claim: Callable[[object], bool] | None = None
     claim_text: str = ""
+    # where the claim is tested ("p = 0.25"): findings with the same claim_text are told as one, at each place
+    where: str = ""
+    # how a cell shows a value that is not a plain number (a pair of numbers, a range)
+    render: Callable[[object], str] | None = None
+    # a few words after the verdict, from the values of every network
+    note: Callable[[list], str] | None = None
 
 
 def study_text(row: dict | None, digits: int) -> str:
@@ -43,6 +58,98 @@ def study_text(row: dict | None, digits: int) -> str:
     if row["study_value_high"] is not None:
         value = f"~{value}–{fmt.num(row['study_value_high'], digits)}"
     return value
+
+
+def tails_frame(ctx) -> pl.DataFrame:
+    return ctx.wh.frame(QUERIES["tails"], {"probs": ctx.study_probs})
+
+
+def tail_column(quantity: str, keep_prob: float) -> str:
+    return f"tails_{quantity}_{keep_prob:g}"
+
+
+def tail_findings(ctx, study: dict) -> list[Finding]:
+    """Log loss and gradient judged by one yardstick at each of the study's p: excess kurtosis and the share
+    beyond a few standard deviations (exact_tails); the study's claim for each — log loss near normal, the
+    gradient heavier-tailed — is tested on both measures' verdicts, and the other verdict is noted."""
+    tails = tails_frame(ctx)
+    if tails.is_empty():
+        return []
+    yard = tails.row(0, named=True)
+    sigmas, normal, near = yard["tail_sigmas"], fmt.pct(yard["normal_tail_share"], 2), yard["near_normal_kurtosis"]
+    words = {"heavier": "heavier", "lighter": "lighter", "mixed": "mixed"}
+
+    def render(v) -> str:
+        # two decimals even for a kurtosis near 0, as the neighbouring cells
+        return f"{fmt.signed(round(v['kurtosis'], 2) + 0.0)}, {fmt.pct(v['tail_share'], 2)}"
+
+    def tails_note(values: list) -> str:
+        counts: dict[str, int] = {}
+        for v in values:
+            counts[v["tails"]] = counts.get(v["tails"], 0) + 1
+        return "tails " + ", ".join(f"{words[t]} in {count_text(c, len(values))}" for t, c in counts.items())
+
+    def near_note(values: list) -> str:
+        return f"near normal in {count_text(sum(bool(v['near_normal']) for v in values), len(values))}"
+
+    listed = []
+    for quantity in TAIL_QUANTITIES:
+        for p in tails.filter(pl.col("quantity") == quantity)["keep_prob"].unique(maintain_order=True):
+            label = (f"{TAIL_QUANTITIES[quantity]} at the study's p = {fmt.prob(p)}: excess kurtosis, share beyond "
+                     f"{sigmas:g}σ (exact)")
+            if quantity == "log_loss":
+                listed.append(Finding(
+                    tail_column(quantity, p), label, "≈ 0 (log-normal)", claim=lambda v: bool(v["near_normal"]),
+                    claim_text=f"log loss is near normal (|excess kurtosis| < {near:g})",
+                    where=f"p = {fmt.prob(p)}", render=render, note=tails_note))
+            else:
+                listed.append(Finding(
+                    tail_column(quantity, p), label, "> 0 (peaked, heavy tails)",
+                    claim=lambda v: v["tails"] == "heavier",
+                    claim_text=(f"the gradient is heavier-tailed than a normal (excess kurtosis > 0 and more than "
+                                f"{normal} beyond {sigmas:g}σ)"),
+                    where=f"p = {fmt.prob(p)}", render=render,
+                    note=lambda values: tails_note(values) + "; " + near_note(values)))
+    return listed
+
+
+def decay_findings(ctx, study: dict) -> list[Finding]:
+    """The decay of the path correlation under one rule, |r| < 2/√n: the sampled curve and the exact curve
+    with this store's n, and the n for which the exact curve gives the study's number."""
+    ranges = ctx.wh.frame(QUERIES["ranges"]).row(0, named=True)
+    n = ranges["n_paths"]
+    rule = f"sampled, n = {n:,} paths" if n else "sampled paths"
+    decay_study = study_text(study.get("decay_length"), 0)
+
+    def paths(v) -> str:
+        return f"{v['low']:,}–{v['high']:,}" if v and v["low"] is not None else "—"
+
+    return [
+        Finding("decay_length", f"first k where the path correlation is noise, |r| < 2/√n: {rule}", decay_study, 0),
+        Finding("decay_length_exact", "… the exact curve, same rule and n", "—", 0),
+        Finding("paths_study", f"… the n for which the exact curve gives the study's {decay_study.lstrip('~')}",
+                "—", render=paths),
+    ]
+
+
+def count_text(count: int, total: int) -> str:
+    if total > 1 and count == total:
+        return f"all {total}"
+    return "none" if count == 0 and total > 1 else f"{count} of {total}"
+
+
+def with_views(ctx, summary: pl.DataFrame) -> pl.DataFrame:
+    """replication_summary with, per run, the exact tails at the study's p (exact_tails) and the decay under
+    one rule (decay_comparison), as the table's columns."""
+    decay = ctx.wh.frame(QUERIES["decay"]).select(
+        "run_id", "decay_length_exact",
+        pl.struct(pl.col("min_paths_study").alias("low"), pl.col("max_paths_study").alias("high")).alias("paths_study"))
+    out = summary.join(decay, on="run_id", how="left")
+    tails = tails_frame(ctx)
+    for (quantity, p), group in tails.group_by(["quantity", "keep_prob"], maintain_order=True):
+        out = out.join(group.select("run_id", pl.struct("kurtosis", "tail_share", "tails", "near_normal")
+                                    .alias(tail_column(quantity, p))), on="run_id", how="left")
+    return out
 
 
 def findings(ctx) -> list[Finding]:
@@ -79,13 +186,10 @@ def findings(ctx) -> list[Finding]:
                 lambda v: v > 0, "the loss is right-skewed"),
         Finding("skew_log_loss_p50", f"skewness of log loss {at('skew_log_loss_p50')} (exact)", "≈ 0 (log-normal)", 2,
                 lambda v: abs(v) < 0.5, "log loss is near normal (|skewness| < 0.5)"),
-        Finding("kurt_log_loss_p50", f"excess kurtosis of log loss {at('kurt_log_loss_p50')} (exact)",
-                "≈ 0 (log-normal)", 2, lambda v: abs(v) < 1, "log loss has near-normal tails (|excess kurtosis| < 1)"),
-        Finding("kurt_grad_p50", f"excess kurtosis of ∂loss/∂on_i {at('kurt_grad_p50')} (exact)",
-                "> 0 (peaked, heavy tails)", 2, lambda v: v > 0, "the gradient is heavier-tailed than a normal"),
+        *tail_findings(ctx, study),
         Finding("sanity_ratio", sanity_label, sanity_study, 3, **sanity_claim),
         Finding("sanity_ratio_exact", "sanity check ratio, exact (same p)", "—", 3),
-        Finding("decay_length", "flips until the path correlation is noise", study_text(study.get("decay_length"), 0), 0),
+        *decay_findings(ctx, study),
         Finding("complement_corr_paths", "complement correlation, flip paths", "positive", 3,
                 lambda v: v > 0, "a mask's log loss correlates positively with its complement's"),
         Finding("complement_corr", "complement correlation, all masks (exact)", "—", 3),
@@ -113,6 +217,8 @@ def findings(ctx) -> list[Finding]:
 def cell(value, finding: Finding) -> str:
     if value is None:
         return "—"
+    if finding.render is not None:
+        return finding.render(value)
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
     if finding.column == "cheapest_knockout_increase":
@@ -127,7 +233,7 @@ def verdicts(summary: pl.DataFrame, listed: list[Finding]) -> dict[str, tuple[in
         if f.claim is None or f.column not in summary.columns:
             continue
         values = [v for v in summary[f.column].to_list() if v is not None]
-        out[f.column] = (sum(bool(f.claim(float(v))) for v in values), len(values))
+        out[f.column] = (sum(bool(f.claim(v)) for v in values), len(values))
     return out
 
 
@@ -145,20 +251,45 @@ def replication_table(summary: pl.DataFrame, listed: list[Finding]):
     columns = (["quantity", "study"] + [f"run {r} (seed {s})" for r, s in zip(summary["run_id"], summary["train_seed"])]
                + ["the study's finding"])
     judged = verdicts(summary, listed)
-    rows = [[f.label, f.study] + [cell(v, f) for v in summary[f.column].to_list()]
-            + [verdict_text(*judged[f.column]) if f.column in judged else ""]
+    def verdict(f: Finding) -> str:
+        text = verdict_text(*judged[f.column]) if f.column in judged else ""
+        if f.note is not None:
+            values = [v for v in summary[f.column].to_list() if v is not None]
+            text += f" ({f.note(values)})" if values else ""
+        return text
+
+    rows = [[f.label, f.study] + [cell(v, f) for v in summary[f.column].to_list()] + [verdict(f)]
             for f in listed if f.column in summary.columns]
     return table(columns, rows, table_id="replication-table", numeric=set(range(2, 2 + summary.height)))
 
 
 def sentence(summary: pl.DataFrame, listed: list[Finding]) -> str:
-    """Which of the study's findings hold for every network, which for none, which for some."""
+    """Which of the study's findings hold for every network, which for none, which for some; a claim tested
+    at several places (the study's p) is told once, with the places."""
     judged = verdicts(summary, listed)
-    claims = {f.column: f.claim_text for f in listed if f.claim is not None}
     n = summary.height
-    every = [claims[c] for c, (h, t) in judged.items() if t and h == t]
-    none = [claims[c] for c, (h, t) in judged.items() if t and h == 0]
-    some = [f"{claims[c]} ({h} of {t})" for c, (h, t) in judged.items() if t and 0 < h < t]
+    buckets: dict[str, dict[tuple, list[str]]] = {"every": {}, "some": {}, "none": {}}
+    for f in listed:
+        if f.column not in judged:
+            continue
+        holds, total = judged[f.column]
+        if not total:
+            continue
+        bucket = "every" if holds == total else "none" if holds == 0 else "some"
+        key = (f.claim_text, (holds, total) if bucket == "some" else None)
+        buckets[bucket].setdefault(key, []).append(f.where)
+
+    def told(bucket: str) -> list[str]:
+        out = []
+        for (text, counts), wheres in buckets[bucket].items():
+            places = [w for w in wheres if w]
+            if places:
+                text += f" at the study's {fmt.join(places)}" if len(places) == 1 else \
+                    " at the study's p = " + fmt.join(w.removeprefix("p = ") for w in places)
+            out.append(text + (f" ({counts[0]} of {counts[1]})" if counts else ""))
+        return out
+
+    every, some, none = told("every"), told("some"), told("none")
     parts = []
     if every:
         parts.append(f"Holds for {'every one of the ' + str(n) + ' networks' if n > 1 else 'this network'}: "
@@ -171,16 +302,48 @@ def sentence(summary: pl.DataFrame, listed: list[Finding]) -> str:
     return " ".join(parts)
 
 
+def yardstick_text(ctx) -> str:
+    """The one yardstick of the shape findings, in words, from exact_tails."""
+    tails = tails_frame(ctx)
+    if tails.is_empty():
+        return ""
+    y = tails.row(0, named=True)
+    return (
+        f"The two shape findings are judged by one yardstick, for log loss and gradient alike, at each of the "
+        f"study's p (cells: excess kurtosis, share beyond {y['tail_sigmas']:g}σ, of the exact distribution): "
+        f"excess kurtosis is 0 for a normal, and a normal puts {fmt.pct(y['normal_tail_share'], 2)} of its "
+        f"probability beyond {y['tail_sigmas']:g} standard deviations; near normal means |excess kurtosis| < "
+        f"{y['near_normal_kurtosis']:g}, and tails are heavier than a normal's when both measures are above a "
+        f"normal's, lighter when both are below. "
+    )
+
+
+def decay_text(r: dict, study: dict) -> str:
+    """The decay of the path correlation under one rule, |r| < 2/√n, for both curves and the study's number."""
+    decay = fmt.span(r["min_decay_length"], r["max_decay_length"], 0)
+    decay_study = study_text(study.get("decay_length"), 0).lstrip("~")
+    n = r.get("n_paths")
+    rule = "|r| < 2/√n for n paths" + (f", here n = {n:,}" if n else "")
+    text = f"under one rule ({rule}) the sampled path correlation falls to noise after {decay} flips"
+    if r.get("min_decay_length_exact") is None:
+        return text + (f" (the study saw {decay_study})" if decay_study != "—" else "")
+    text += f" and the exact one after {fmt.span(r['min_decay_length_exact'], r['max_decay_length_exact'], 0)}"
+    if decay_study == "—":
+        return text
+    if r.get("min_paths_study_every") is not None:
+        return text + (f"; the exact curves of all {r['n_runs']} networks give the study's {decay_study} with "
+                       f"{r['min_paths_study_every']:,}–{r['max_paths_study_every']:,} paths, so the study's number "
+                       f"says how many paths it drew, not that its network forgot faster")
+    return text + f"; no one number of paths makes every exact curve give the study's {decay_study}"
+
+
 def ranges_text(ctx) -> str:
     """The numbers without a yes/no claim, as ranges over the networks (replication_ranges)."""
     r = ctx.wh.frame(QUERIES["ranges"]).row(0, named=True)
     study = {row["finding"]: row for row in ctx.wh.frame(QUERIES["study"]).iter_rows(named=True)}
-    decay = fmt.span(r["min_decay_length"], r["max_decay_length"], 0)
-    decay_study = study_text(study.get("decay_length"), 0)
     bias_study = study_text(study.get("n_bias_like"), 0)
     parts = [
-        f"the path correlation falls to noise after {decay} flip{'' if decay == '1' else 's'}"
-        + (f" (the study saw {decay_study})" if decay_study != "—" else ""),
+        decay_text(r, study),
         f"{fmt.span(r['min_n_bias_like'], r['max_n_bias_like'], 0)} nodes act as biases"
         + (f" (the study: {bias_study})" if bias_study != "—" else ""),
         f"the best {r['map_k']}-node network reaches a loss of "
@@ -206,13 +369,13 @@ def caption(ctx, summary: pl.DataFrame, listed: list[Finding]) -> str:
         if n > 1 else
         "One network only: train several (--train-seeds 0,1,2,3,4) to tell its findings from luck. "
     )
-    return intro + sentence(summary, listed) + " " + ranges_text(ctx)
+    return intro + yardstick_text(ctx) + sentence(summary, listed) + " " + ranges_text(ctx)
 
 
 def section(ctx) -> Section | None:
     if not ctx.has_exhaustive:
         return None
-    summary = ctx.wh.frame(QUERIES["summary"])
+    summary = with_views(ctx, ctx.wh.frame(QUERIES["summary"]))
     listed = findings(ctx)
     return Section("replication", "Replication: which findings hold for every network", caption(ctx, summary, listed),
                    after=replication_table(summary, listed), nav="replication")

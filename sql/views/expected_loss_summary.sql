@@ -1,5 +1,6 @@
 -- one row per run: the exact expected loss against the study's sampled means — at how many of the
--- sampled keep probabilities the sampled mean loss lies within 2 standard errors of the exact one, the
+-- sampled keep probabilities the sampled mean loss (and the sampled mean log loss) lies within 2
+-- standard errors of the exact one, the
 -- largest gap between them, how closely the samples pin the mean down (± 2 standard errors at the
 -- widest p), and where on the grid of p the exact E[loss] is highest, beside the loss of the empty
 -- network (output biases only)
@@ -21,6 +22,7 @@ sampling as (
         run_id,
         count(*) as n_keep_probs,
         count(*) filter (where abs(z_mean_loss) < 2) as n_within_two_se,
+        count(*) filter (where abs(z_mean_log_loss) < 2) as n_within_two_se_log_loss,
         max(abs(mean_loss_sampled - mean_loss_exact)) as largest_mean_loss_gap,
         min(n) as n_masks,
         2 * max(std_loss_exact / sqrt(n)) as mean_loss_two_se
@@ -42,6 +44,7 @@ final as (
         p.run_id,
         s.n_keep_probs,
         s.n_within_two_se,
+        s.n_within_two_se_log_loss,
         s.largest_mean_loss_gap,
         s.n_masks,
         s.mean_loss_two_se,

@@ -1,12 +1,30 @@
 -- one row: the headline numbers of replication_summary as ranges over every trained network (lowest
 -- and highest), for the numbers the replication table gives without a yes/no verdict, with how many
--- networks there are and the most helpful node of each (in run order)
+-- networks there are and the most helpful node of each (in run order); and the decay of the path
+-- correlation under one rule (decay_comparison): the first insignificant k of the exact curves with
+-- the runs' number of paths, and the numbers of paths for which the exact curve of every network
+-- gives the study's range (the highest of the networks' lowest n to the lowest of their highest n;
+-- null when no one n does it for every network)
 create or replace view replication_ranges as
 with summary as (
     select * from replication_summary
 ),
 
-final as (
+decay as (
+    select * from decay_comparison
+),
+
+decay_ranges as (
+    select
+        max(n_paths) as n_paths,
+        min(decay_length_exact) as min_decay_length_exact,
+        max(decay_length_exact) as max_decay_length_exact,
+        max(min_paths_study) as min_paths_study_every,
+        min(max_paths_study) as max_paths_study_every
+    from decay
+),
+
+ranges as (
     select
         count(*) as n_runs,
         max(hidden) as hidden,
@@ -27,6 +45,20 @@ final as (
         max(spearman_shapley_grad_full) as max_spearman_grad_full,
         list(top_node order by run_id) as top_nodes
     from summary
+),
+
+final as (
+    select
+        r.*,
+        d.n_paths,
+        d.min_decay_length_exact,
+        d.max_decay_length_exact,
+        case when d.min_paths_study_every <= d.max_paths_study_every then d.min_paths_study_every end
+            as min_paths_study_every,
+        case when d.min_paths_study_every <= d.max_paths_study_every then d.max_paths_study_every end
+            as max_paths_study_every
+    from ranges as r
+    cross join decay_ranges as d
 )
 
 select * from final

@@ -151,11 +151,20 @@ ours as (
         'node ' || node::varchar
     from least_harmful
     union all
-    select run_id, 9, 'least_harmful_count', keep_prob,
-        'least harmful single knockout: times among the p = ' || keep_prob::varchar || ' samples',
-        least_harmful_times, 'the study counts its own least harmful node, this run its own'
-    from per_p
+    -- two unrelated neurons (each network's own least harmful node): the count measures the draw of
+    -- the masks, not the neuron, so the note gives what any one single-knockout mask is expected to get
+    select p.run_id, 9, 'least_harmful_count', p.keep_prob,
+        'times the mask with only the least harmful node off is among the p = ' || p.keep_prob::varchar
+            || ' samples',
+        p.least_harmful_times,
+        format('unrelated neurons (the study''s node {}, this run''s node {}); any one such mask is expected '
+            || '{} times', s.study_node::integer, l.node, printf('%.2f', r.samples_per_prob
+                * pow(p.keep_prob, r.hidden - 1) * (1 - p.keep_prob)))
+    from per_p as p
     join same_sample_size using (run_id)
+    join runs_ as r on r.run_id = p.run_id
+    join least_harmful as l on l.run_id = p.run_id
+    cross join (select value as study_node from reference where key = 'least_harmful_node') as s
 ),
 
 -- the reference value for the difference of mean losses is the study's two means subtracted
