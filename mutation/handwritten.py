@@ -1,5 +1,5 @@
-"""`python -m mutation.handwritten`: hand-written mutants of sql/ and the page's JavaScript, which
-Python mutation tools cannot mutate, each run against the tests that should catch it.
+"""`python -m mutation.handwritten`: hand-written mutants of sql/, which Python mutation tools
+cannot mutate, each run against the tests that should catch it.
 
 Each mutant is one textual change (a plausible single-line bug) to one file. For each: apply it,
 run its tests (`pytest -x -q`), restore the file, and count it killed when the tests fail. Prints
@@ -17,8 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEW_TESTS = ["tests/test_views.py", "tests/test_exact_views.py", "tests/test_beyond_views.py",
-              "tests/test_warehouse_layers.py"]
-PAGE_TESTS = ["tests/test_report_browser.py"]
+              "tests/test_warehouse_layers.py", "tests/test_report_views.py", "tests/test_transforms.py"]
 
 
 @dataclass(frozen=True)

@@ -142,3 +142,18 @@ def test_flip_path_decay(warehouse, small_store, hidden):
     corr = np.corrcoef(path_matrix(small_store, hidden), rowvar=False)
     np.testing.assert_allclose(got["corr_from_start"].to_numpy(), corr[0, k], rtol=1e-6, atol=1e-12)
     np.testing.assert_allclose(got["corr_from_end"].to_numpy(), corr[hidden, hidden - k], rtol=1e-6, atol=1e-12)
+
+
+def test_study_comparison_rows_against_the_samples(warehouse, samples, hidden, small_store):
+    rows = view(warehouse, "study_comparison")
+    by_quantity = {r["quantity"]: r for r in rows.iter_rows(named=True)}
+    mean = {p: samples.filter(pl.col("keep_prob") == p)["loss"].cast(pl.Float64).mean() for p in (0.25, 0.75)}
+    assert by_quantity["mean loss at p = 0.25"]["ours"] == pytest.approx(mean[0.25], rel=1e-9)
+    assert by_quantity["mean loss at p = 0.75"]["ours"] == pytest.approx(mean[0.75], rel=1e-9)
+    difference = by_quantity["mean loss at p = 0.75 minus at p = 0.25"]
+    assert difference["ours"] == pytest.approx(mean[0.75] - mean[0.25], rel=1e-9)
+    # the study's own difference, from its two published means (0.584365 − 1.0277158)
+    study_means = {r["quantity"]: r["study"] for r in rows.iter_rows(named=True) if r["quantity"].startswith("mean loss at")}
+    assert difference["study"] == pytest.approx(study_means["mean loss at p = 0.75"] - study_means["mean loss at p = 0.25"])
+    runs = read_table(small_store, "runs")
+    assert by_quantity["full-network test loss"]["ours"] == pytest.approx(float(runs["test_loss"][0]))
