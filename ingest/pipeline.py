@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ingest import catalog, outputs, progress, stages
+from ingest import catalog, outputs, progress, signals, stages
 from ingest.claim import classify, fresh_manifest, new_store_id, read_store_id
 from ingest.contract import MANIFEST, STORE_VERSION
 from ingest.durable import make_dirs
@@ -113,6 +113,7 @@ def _run(config, store: Path, report: Path | None, ledger: Ledger) -> dict:
     trained = train(config, store, ledger, timings, unit, train_fps)
 
     for stage in stages.after_training():
+        signals.check()
         parts = stage.parts(config) if stage.parts else [None]
         size = sum(hi - lo for lo, hi in parts) if stage.parts else 1
         what = count(len(trained), "network") + (f", {count(size, 'mask')} each" if stage.parts else "")
@@ -137,6 +138,7 @@ def _run(config, store: Path, report: Path | None, ledger: Ledger) -> dict:
             if reused:
                 bar.note = f"reused {reused} of {count(len(trained) * len(parts), 'file')}"
 
+    signals.check()
     remove_stale(store, ledger)
     previous = ledger.outputs  # what the last complete run built, if the code is the same
     warehouse = store / catalog.WAREHOUSE
@@ -172,6 +174,7 @@ def _run(config, store: Path, report: Path | None, ledger: Ledger) -> dict:
     }
     ledger.finish(manifest)  # the store is complete: the report (a reader) may now open it
 
+    signals.check()
     if report is not None:
         report = Path(report)
         report_fp = outputs.report_fingerprint(warehouse_fp, report)

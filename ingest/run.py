@@ -38,6 +38,7 @@ def _main(argv: list[str] | None) -> int:
         from ingest.pipeline import run  # the heavy libraries load here, after the flags are known
         started = time.perf_counter()
         manifest = run(config, args.store, None if args.no_report else args.report)
+        signals.check()  # a signal whose KeyboardInterrupt was swallowed still ends the run as one
         print_summary(manifest, time.perf_counter() - started, args.store)
         return 0
     except BaseException as exc:

@@ -43,6 +43,14 @@ def received() -> int | None:
     return _received[0] if _received else None
 
 
+def check() -> None:
+    """Raise KeyboardInterrupt if a signal came but its exception was swallowed on the way (Python
+    ignores an exception raised inside some callbacks, e.g. during an import): called between the
+    steps of a run, so a signal always stops it."""
+    if _received:
+        raise KeyboardInterrupt
+
+
 def exit_code(signum: int) -> int:
     return 128 + signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
 
