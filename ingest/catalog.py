@@ -71,10 +71,6 @@ def sql_objects() -> list[SqlObject]:
     return [objects[name] for name in order]
 
 
-def sql_files() -> list[Path]:
-    return [obj.path for obj in sql_objects()]
-
-
 def definition_hash() -> str:
     """What the warehouse is built from besides the data: the SQL, the seeds and this builder."""
     digest = hashlib.sha256(Path(__file__).read_bytes())

@@ -179,6 +179,7 @@ def test_study_findings_derive_the_study_numbers():
     con = duckdb.connect()
     for name, path in catalog.seeds().items():
         con.execute(f"create table {name} as select * from read_csv('{path}', header = true, auto_detect = true)")
+    con.execute((catalog.SQL_DIR / "staging" / "study_keep_probs.sql").read_text())
     con.execute((catalog.SQL_DIR / "views" / "study_findings.sql").read_text())
     rows = {r["finding"]: r for r in con.execute("select * from study_findings").pl().iter_rows(named=True)}
     assert rows["sanity_ratio"]["study_value"] == pytest.approx(-0.4751453 / (0.584365 - 1.0277158))

@@ -77,13 +77,7 @@ exact_sanity as (
 
 -- the study's p values (study_reference): exact moments exist at each of them whatever was sampled
 study_probs as (
-    select
-        min(keep_prob) as p_low,
-        max(keep_prob) as p_high,
-        -- the middle one: log-normality is judged where every mask is equally likely
-        median(keep_prob) as p_half
-    from study_reference
-    where key = 'study_keep_prob'
+    select p_low, p_half, p_high from study_keep_probs
 ),
 
 -- the middle of the map sizes each network has room for: its best loss is a headline number

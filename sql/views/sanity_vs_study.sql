@@ -17,12 +17,7 @@ reference as (
 ),
 
 study_probs as (
-    select
-        min(keep_prob) as p_low,
-        median(keep_prob) as p_half,
-        max(keep_prob) as p_high
-    from reference
-    where key = 'study_keep_prob'
+    select p_low, p_half, p_high from study_keep_probs
 ),
 
 study as (

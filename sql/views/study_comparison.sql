@@ -48,12 +48,7 @@ same_sample_size as (
 -- the study's sanity check: N × (highest − lowest p) × the mean gradient at the middle p, against the
 -- change of mean loss from the lowest to the highest p
 study_probs as (
-    select
-        min(keep_prob) as p_low,
-        median(keep_prob) as p_half,
-        max(keep_prob) as p_high
-    from reference
-    where key = 'study_keep_prob'
+    select p_low, p_half, p_high from study_keep_probs
 ),
 
 -- the run sampled every p the study did, so it can do the study's sanity check at the study's p
