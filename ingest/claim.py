@@ -7,6 +7,7 @@ one line before anything in it is touched. No heavy import: this runs before tor
 """
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -86,11 +87,27 @@ def classify(store: Path) -> str:
 
 
 def report_outside(store: Path, report: Path) -> None:
-    """The page may not land among the store's own files (say on warehouse.duckdb)."""
+    """The page may not land among the store's own files (say on warehouse.duckdb), on a folder, below
+    a file, or in a folder that cannot be written (tried with an empty file, removed at once): refused
+    before any work, so a run never ends on a page it could not write."""
     store_dir, page = Path(store).absolute().resolve(), Path(report).absolute().resolve()
     if page == store_dir or store_dir in page.parents:
         raise UserError(f"--report {shown(str(report))} is inside the store {shown(str(store))}: "
                         "write the page outside it")
+    if page.is_dir():
+        raise UserError(f"--report {shown(str(report))} is a folder: name a file, such as "
+                        f"{shown(str(Path(report) / 'index.html'))}")
+    folder = next(parent for parent in page.parents if parent.exists())  # where missing folders will start
+    if not folder.is_dir():
+        raise UserError(f"--report {shown(str(report))} cannot be written: {shown(str(folder))} is a file, "
+                        "not a folder")
+    probe = folder / f".{page.name}.{os.getpid()}.probe"  # as root, permission bits say nothing: try it
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"--report {shown(str(report))} cannot be written: {shown(str(folder))}: "
+                        f"{exc.strerror or exc}") from None
 
 
 def read_store_id(store: Path) -> str | None:

@@ -8,6 +8,7 @@ this run, e.g. the exact sections of a store without exhaustive masks). The page
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass
 
 import altair as alt
@@ -33,6 +34,12 @@ class Section:
     @property
     def chart_id(self) -> str:
         return f"vis-{self.anchor}"
+
+
+def missing(value) -> bool:
+    """A statistic that does not exist for this run (None from SQL, or NaN from a division by zero: one
+    mask, one path, one node, no spread). A caption then says why in words, never "—" or "nan"."""
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
 def build(name: str, ctx) -> Section | None:

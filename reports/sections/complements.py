@@ -8,7 +8,7 @@ import altair as alt
 import polars as pl
 
 from reports import fmt, theme
-from reports.sections import Section
+from reports.sections import Section, missing
 from reports.vldata import inline
 
 COMPLEMENT = "log loss of a mask vs log loss of its complement"
@@ -76,6 +76,10 @@ def chart(ctx) -> alt.HConcatChart:
     return alt.hconcat(correlations_by_size(ctx), balance_scatter(ctx), spacing=30)
 
 
+def within(corr) -> str:
+    return "not defined (no variation)" if missing(corr) else fmt.signed(corr, 3)
+
+
 def caption(ctx) -> str:
     c = ctx.wh.run_row(QUERIES["complement_summary"])
     b = ctx.wh.run_row(QUERIES["balance_summary"])
@@ -90,25 +94,40 @@ def caption(ctx) -> str:
         "The data do not clearly support the guess: the correlation is not positive within every size, or "
         "vanishes when the number of cutting nodes is held fixed."
     )
-    by_size = (f"{c['lowest_corr']:+.2f} (k = {c['lowest_k']}) to {c['highest_corr']:+.2f} (k = {c['highest_k']})"
-               .replace("-", fmt.MINUS) if c.get("lowest_corr") is not None else "not defined (too few masks per size)")
+    by_size = (("from " + f"{c['lowest_corr']:+.2f} (k = {c['lowest_k']}) to {c['highest_corr']:+.2f} (k = "
+                f"{c['highest_k']})".replace("-", fmt.MINUS)) if not missing(c.get("lowest_corr"))
+               else "not defined in any size (too few masks per size, or log loss does not vary)")
     holds = (c.get("pooled_corr") or 0) > 0
-    sizes = (f"positive in {b.get('n_sizes_positive') or 0} of the {b.get('n_sizes') or 0} sizes where it can vary"
-             + (f" ({fmt.span(b['min_corr_by_size'], b['max_corr_by_size'], 2)})" if b.get("n_sizes") else ""))
-    scatter_text = (f"Right: the {scatter['n']:,} masks sampled at p = {fmt.prob(ctx.p_half)} with a cutting node "
-                    f"on, r = {fmt.signed(scatter['corr'])}." if scatter.get("n") else
-                    f"Right: none of the masks sampled at p = {fmt.prob(ctx.p_half)} has a cutting node on.")
+    if b.get("n_sizes"):
+        sizes = (f"positive in {b.get('n_sizes_positive') or 0} of the {b['n_sizes']} sizes where it can vary"
+                 f" ({fmt.span(b['min_corr_by_size'], b['max_corr_by_size'], 2)})")
+    else:
+        sizes = "not defined in any size (imbalance or log loss never varies among the masks of one size)"
+    if missing(b.get("corr_within_size")) and missing(b.get("corr_within_size_and_cutters")):
+        pooled = ("over all masks it is not defined either (measured from the mean of their size, or of their "
+                  "size and number of cutting nodes, imbalance or log loss does not vary)")
+    else:
+        pooled = (f"over all masks, measured from the mean of their size {within(b.get('corr_within_size'))}, and "
+                  f"of their size and number of cutting nodes {within(b.get('corr_within_size_and_cutters'))}")
+    if not scatter.get("n"):
+        scatter_text = f"Right: none of the masks sampled at p = {fmt.prob(ctx.p_half)} has a cutting node on."
+    elif missing(scatter["corr"]):
+        scatter_text = (f"Right: the {scatter['n']:,} masks sampled at p = {fmt.prob(ctx.p_half)} with a cutting "
+                        f"node on; r is not defined (imbalance or log loss does not vary over them).")
+    else:
+        scatter_text = (f"Right: the {scatter['n']:,} masks sampled at p = {fmt.prob(ctx.p_half)} with a cutting "
+                        f"node on, r = {fmt.signed(scatter['corr'])}.")
     return (
         f"Left, pink: among all masks with k nodes on, the correlation of a mask's log loss with its complement's "
-        f"(the same for k and N − k), from {by_size}; over all {ctx.n_masks:,} masks pooled "
-        f"{fmt.signed(c.get('pooled_corr'), 3)}"
-        + (f": the study's surprise (F9) holds exactly, not by accident of {n_paths:,} random paths. " if holds
-           else ": the study's surprise (F9) does not hold for this network. ")
+        f"(the same for k and N − k), {by_size}; over all {ctx.n_masks:,} masks pooled "
+        + (f"it is not defined either (log loss does not vary over the masks), so whether the study's surprise "
+           f"(F9) holds cannot be told. " if missing(c.get("pooled_corr")) else
+           f"{fmt.signed(c.get('pooled_corr'), 3)}"
+           + (f": the study's surprise (F9) holds exactly, not by accident of {n_paths:,} random paths. " if holds
+              else ": the study's surprise (F9) does not hold for this network. "))
         + f"The study guessed good pruned networks are \"balanced\"; here a mask's imbalance is the length of the "
         f"mean unit input-weight direction of its cutting (not bias-like) nodes. Left, blue: its correlation with "
-        f"log loss among masks of one size, {sizes}; over all masks, measured from the mean of their size "
-        f"{fmt.signed(b.get('corr_within_size'), 3)}, and of their size and number of cutting nodes "
-        f"{fmt.signed(b.get('corr_within_size_and_cutters'), 3)}. {scatter_text} {verdict}"
+        f"log loss among masks of one size, {sizes}; {pooled}. {scatter_text} {verdict}"
         + explanation_text(ctx)
     )
 
@@ -121,6 +140,11 @@ def explanation_text(ctx) -> str:
     size, cutters = levels.get("size"), levels.get("size_and_cutters")
     if not size or size["corr_log_loss"] is None or size["partial_log_loss"] is None:
         return ""
+    if missing(size["corr_imbalance"]) or missing(size["corr_log_loss"]) or missing(size["partial_log_loss"]):
+        return (f" The study offered balance as the explanation of the complement correlation; here that is not "
+                f"defined: over the {size['n_masks']:,} masks where both the mask and its complement have a "
+                f"cutting node on, imbalance or log loss does not vary once the size is accounted for, so there "
+                f"is no correlation to explain or to remove.")
     same = (size["corr_imbalance"] or 0) > 0
     remains = size["share_remaining"]
     cutters_text = (f"; {fmt.pct(cutters['share_remaining'])} measured within size and number of cutting nodes "

@@ -7,7 +7,7 @@ import altair as alt
 import polars as pl
 
 from reports import fmt, theme
-from reports.sections import Section
+from reports.sections import Section, missing
 from reports.tables import table, titled
 from reports.vldata import inline
 
@@ -56,11 +56,17 @@ def chart(ctx) -> alt.HConcatChart:
     return alt.hconcat(panel(ctx, "loss", "E[loss]"), panel(ctx, "log_loss", "E[log loss]"), spacing=30)
 
 
+def z_text(values: list) -> str:
+    """The gaps in standard errors per p; a standard error needs two sampled masks whose values differ."""
+    if all(missing(v) for v in values):
+        return "not defined at any p (one mask per p, or masks that all lose alike, have no standard error)"
+    return fmt.join("not defined" if missing(v) else fmt.signed(v, 1) for v in values)
+
+
 def caption(ctx) -> str:
     compared = ctx.wh.run_frame(QUERIES["compared"])
     s = ctx.wh.run_row(QUERIES["summary"])
-    z = fmt.join(fmt.signed(v, 1) for v in compared["z_mean_loss"])
-    zl = fmt.join(fmt.signed(v, 1) for v in compared["z_mean_log_loss"])
+    z, zl = z_text(compared["z_mean_loss"].to_list()), z_text(compared["z_mean_log_loss"].to_list())
     peak = (
         f"More neurons are not always better: on the exact grid of p, E[loss] is highest at p = "
         f"{fmt.prob(s['peak_keep_prob'])} ({fmt.fixed(s['peak_mean_loss'])}), above the {fmt.fixed(s['empty_loss'])} "
@@ -70,6 +76,10 @@ def caption(ctx) -> str:
         f"({fmt.fixed(s['peak_mean_loss'])}); the empty network (output biases only) loses "
         f"{fmt.fixed(s['empty_loss'])}."
     )
+    pinned = (f"{s['n_masks']:,} masks pin the mean loss down to about ±{fmt.fixed(s['mean_loss_two_se'])} (the "
+              f"error bars are hardly wider than the dots)" if not missing(s["mean_loss_two_se"]) else
+              f"how closely {fmt.plural(s['n_masks'], 'mask')} pin the mean loss down is not defined (a standard "
+              f"error needs two masks whose loss differs)")
     return (
         f"The exact expected loss and log loss when each node is kept with probability p (line; the band is "
         f"± one standard deviation of the distribution over masks), with the sampled means (dots, ± 2 standard "
@@ -77,8 +87,7 @@ def caption(ctx) -> str:
         f"(p = {fmt.probs(compared['keep_prob'])}). Within 2 standard errors of the exact mean: the sampled mean "
         f"loss at {s['n_within_two_se']} of the {s['n_keep_probs']} keep probabilities, the sampled mean log loss "
         f"at {s['n_within_two_se_log_loss']} of {s['n_keep_probs']}; the largest gap in mean loss is "
-        f"{fmt.fixed(s['largest_mean_loss_gap'], 4)}: {s['n_masks']:,} masks pin the mean loss down to "
-        f"about ±{fmt.fixed(s['mean_loss_two_se'])} (the error bars are hardly wider than the dots). {peak}"
+        f"{fmt.fixed(s['largest_mean_loss_gap'], 4)}: {pinned}. {peak}"
     )
 
 

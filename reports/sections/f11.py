@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 
 from reports import fmt, maps
-from reports.sections import Section
+from reports.sections import Section, missing
 from reports.vldata import inline
 
 QUERIES = {
@@ -22,8 +22,15 @@ def chart(ctx) -> alt.LayerChart:
 
 def caption(ctx) -> str:
     b = ctx.wh.run_row(QUERIES["boundary"])
+    intro = "Loss of the full network at each point of the plane (the dashed line is the label circle)."
+    if not b:  # a coarse grid over a wide extent can miss [-1, 1]² altogether
+        return (f"{intro} No point of this run's input grid lies inside the training square, so where in the "
+                f"square the loss lies is not defined here (a larger --grid-size puts points inside it).")
+    if missing(b["share_loss_in_band"]):
+        return (f"{intro} Inside the training square the network's pointwise loss sums to zero at the grid's "
+                f"points, so the share of it near the boundary is not defined.")
     return (
-        f"Loss of the full network at each point of the plane (the dashed line is the label circle). Inside the "
+        f"{intro} Inside the "
         f"training square, {fmt.pct(b['share_loss_in_band'])} of the summed pointwise loss lies within "
         f"{b['band_width']:g} of the circle, a band covering {fmt.pct(b['share_area_in_band'])} of the square: "
         f"the network is unsure only near the boundary."

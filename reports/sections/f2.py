@@ -35,6 +35,29 @@ def chart(ctx) -> alt.LayerChart:
     )
 
 
+def no_spread(n: int, what: str) -> str:
+    """Why a sample's skewness does not exist: it needs values that differ."""
+    return "only one mask per p" if n <= 1 else f"every sampled mask has the same {what}"
+
+
+def skew_text(keep_probs, skews, ns, what: str, label: str = "Skewness", verdict: bool = True) -> str:
+    """The skewness per p and (with `verdict`) what it says of the tail; where it does not exist (one
+    mask, or all alike), in words."""
+    defined = [(p, v) for p, v in zip(keep_probs, skews) if v is not None]
+    missing = [(p, n) for p, v, n in zip(keep_probs, skews, ns) if v is None]
+    if not missing:
+        shape = ("a long right tail, as the study saw" if all(v > 0 for v in skews)
+                 else "not right-skewed at every p, unlike the study's curves")
+        return (f"{label} {fmt.join(fmt.signed(v) for v in skews)} (for p = {fmt.probs(keep_probs)})"
+                + (f": {shape}." if verdict else "."))
+    reasons = sorted({no_spread(n, what) for _, n in missing})
+    text = (f"{label} is not defined at p = {fmt.probs(p for p, _ in missing)} "
+            f"({'; '.join(reasons)}: nothing spreads, so there is no tail to measure)")
+    if defined:
+        text += f"; at p = {fmt.probs(p for p, _ in defined)} it is {fmt.join(fmt.signed(v) for _, v in defined)}"
+    return text + "."
+
+
 def caption(ctx) -> str:
     stats = {r["keep_prob"]: r for r in ctx.wh.run_frame(QUERIES["stats"]).iter_rows(named=True)}
     low, high = stats[ctx.p_low], stats[ctx.p_high]
@@ -48,15 +71,13 @@ def caption(ctx) -> str:
     else:
         trend = (f"With one keep probability there is no trend over p to see; the mean loss at "
                  f"p = {fmt.prob(ctx.p_high)} is {fmt.fixed(high['mean_loss'])}")
-    shape = ("a long right tail, as the study saw" if all(s is not None and s > 0 for s in skews)
-             else "not right-skewed at every p, unlike the study's curves")
+    skewness = skew_text(ctx.keep_probs, skews, [stats[p]["n"] for p in ctx.keep_probs], "loss")
     return (
-        f"Density of the test loss over the {high['n']:,} masks sampled at each keep probability p (Gaussian "
+        f"Density of the test loss over the {fmt.plural(high['n'], 'mask')} sampled at each keep probability p (Gaussian "
         f"kernel of width {ctx.kernel_width:g}); the grey rule is the full network's loss, "
         f"{fmt.fixed(ctx.run['test_loss'])}. {trend}, and {high['all_on_count']} of the p = "
         f"{fmt.prob(ctx.p_high)} masks {'keeps' if high['all_on_count'] == 1 else 'keep'} every neuron. "
-        f"Skewness {fmt.join(fmt.signed(s) for s in skews)} "
-        f"(for p = {fmt.probs(ctx.keep_probs)}): {shape}."
+        f"{skewness}"
         + density_charts.kernel_note(ctx, [stats[p]["std_loss"] for p in ctx.keep_probs])
     )
 

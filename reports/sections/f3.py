@@ -6,6 +6,7 @@ import altair as alt
 
 from reports import density_charts, fmt, theme
 from reports.sections import Section
+from reports.sections.f2 import skew_text
 from reports.tables import table, titled
 
 QUERIES = {
@@ -25,12 +26,18 @@ def chart(ctx) -> alt.LayerChart:
 
 def caption(ctx) -> str:
     shape = ctx.wh.run_frame(QUERIES["shape"])
+    if shape["skew_log_loss"].null_count() or shape["skew_loss"].null_count():
+        ns = ctx.wh.run_frame(QUERIES["stats"])["n"].to_list()
+        skews = (f"its skewness would be 0. "
+                 f"{skew_text(ctx.keep_probs, shape['skew_log_loss'].to_list(), ns, 'log loss', 'The skewness of ln(loss)', False)} "
+                 f"{skew_text(ctx.keep_probs, shape['skew_loss'].to_list(), ns, 'loss', 'That of the loss itself', False)}")
+    else:
+        skews = (f"the skewness of ln(loss) is {fmt.join(fmt.signed(v) for v in shape['skew_log_loss'])}, against "
+                 f"{fmt.join(fmt.signed(v) for v in shape['skew_loss'])} for the loss itself (0 for a normal; "
+                 f"p = {fmt.probs(ctx.keep_probs)}).")
     return (
         f"Density of ln(loss) at each p, with the best-fit normal curve dotted (its mean and standard deviation "
-        f"are table T1). If the loss were log-normal each curve would be a bell: the skewness of ln(loss) is "
-        f"{fmt.join(fmt.signed(v) for v in shape['skew_log_loss'])}, against "
-        f"{fmt.join(fmt.signed(v) for v in shape['skew_loss'])} for the loss itself (0 for a normal; "
-        f"p = {fmt.probs(ctx.keep_probs)})."
+        f"are table T1). If the loss were log-normal each curve would be a bell: {skews}"
         + density_charts.kernel_note(ctx, ctx.wh.run_frame(QUERIES["stats"])["std_log_loss"].to_list())
     )
 

@@ -31,15 +31,24 @@ def chart(ctx) -> alt.LayerChart:
     return alt.layer(lines, density_charts.zero_rule())
 
 
+def side(row: dict, state: str) -> str:
+    """The mean gradient of one side (node off or on), or why it does not exist: no sampled mask at
+    this p has any node in that state (one mask per p, or a keep probability near 0 or 1)."""
+    if row.get("mean_grad_log") is None:
+        return f"not defined when {state} (no sampled mask at this p has a node {state})"
+    return f"{fmt.signed(row['mean_grad_log'], 3)} when {state}"
+
+
 def caption(ctx) -> str:
     split = {r["node_on"]: r for r in ctx.wh.run_frame(QUERIES["split"], {"keep_prob": ctx.p_half}).iter_rows(named=True)}
     off, on = split.get(0, {}), split.get(1, {})
+    shares = [f"{fmt.pct(row['share_negative'])} of the {state} cases" for row, state in ((off, "off"), (on, "on"))
+              if row.get("share_negative") is not None]
+    negative = (f"; the gradient is negative, so more of the node would help, in {fmt.join(shares)}" if shares
+                else "")
     return (
         f"At p = {fmt.prob(ctx.p_half)}, ∂ln(loss)/∂on_i split by whether node i is off (0: would the network "
-        f"gain from 1% of it?) or on (1: from 101%?). Mean {fmt.signed(off.get('mean_grad_log'), 3)} when off and "
-        f"{fmt.signed(on.get('mean_grad_log'), 3)} when on; the gradient is negative, so more of the node would "
-        f"help, in {fmt.pct(off.get('share_negative'))} of the off cases and {fmt.pct(on.get('share_negative'))} "
-        f"of the on cases."
+        f"gain from 1% of it?) or on (1: from 101%?). Mean {side(off, 'off')} and {side(on, 'on')}{negative}."
     )
 
 

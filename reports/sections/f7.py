@@ -45,13 +45,20 @@ def caption(ctx) -> str:
     spread = ctx.wh.run_frame(QUERIES["spread"], {"keep_prob": ctx.p_half})
     wide = spread.filter(spread["widest_rank"] == 1).row(0, named=True)
     calm = spread.filter(spread["narrowest_rank"] == 1).row(0, named=True)
+    if wide["std_grad_log"] is None:  # a sample standard deviation needs two masks
+        spreads = (f"which neuron spreads most is not defined: only one mask was sampled at p = "
+                   f"{fmt.prob(ctx.p_half)}, and a standard deviation needs two")
+    elif wide["std_grad_log"] == calm["std_grad_log"]:
+        spreads = f"every neuron spreads alike (standard deviation {fmt.fixed(wide['std_grad_log'])})"
+    else:
+        spreads = (f"node {wide['node']} has the widest spread (standard deviation "
+                   f"{fmt.fixed(wide['std_grad_log'])}), node {calm['node']} the narrowest "
+                   f"({fmt.fixed(calm['std_grad_log'])})")
     return (
         f"One panel per neuron: the density of ∂ln(loss)/∂on_i at p = {fmt.prob(ctx.p_half)} over the masks with "
         f"that neuron off and over those with it on, the split of F6 neuron by neuron. Each panel has its own "
-        f"axes, so read the axes before comparing shapes: node {wide['node']} has the widest spread (standard "
-        f"deviation {fmt.fixed(wide['std_grad_log'])}), node {calm['node']} the narrowest "
-        f"({fmt.fixed(calm['std_grad_log'])}). The kernel width is the same in every panel, so a narrow "
-        f"neuron's curve looks smoother than a wide one's."
+        f"axes, so read the axes before comparing shapes: {spreads}. The kernel width is the same in every "
+        f"panel, so a narrow neuron's curve looks smoother than a wide one's."
     )
 
 

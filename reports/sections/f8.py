@@ -7,7 +7,7 @@ import altair as alt
 import polars as pl
 
 from reports import fmt
-from reports.sections import Section
+from reports.sections import Section, missing
 from reports.vldata import inline
 
 SAMPLED = "sampled paths"
@@ -62,12 +62,17 @@ def caption(ctx) -> str:
     exact = (f" Right: the same covariance exactly, over every starting mask and every set of |i − j| flips — it "
              f"depends on |i − j| alone, so the sampled matrix is this one plus noise; the exact complement "
              f"covariance is {fmt.fixed(e['complement_cov'])}." if e else "")
+    if missing(s["mean_variance"]):  # a sample covariance divides by n − 1
+        sampled = (f"With {fmt.plural(s['n_paths'], 'path')} the sample covariance is not defined (it needs at "
+                   f"least two paths), so the left matrix stays empty.")
+    else:
+        sampled = (f"The diagonal is the variance (mean {fmt.fixed(s['mean_variance'])}); covariance fades away "
+                   f"from it, but the corners (a mask against its complement) keep "
+                   f"{fmt.fixed(s['complement_cov'])}.")
     return (
-        f"Left: covariance of log loss between steps i and j of {s['n_paths']:,} flip paths: each starts at a "
-        f"random mask (every node on or off with equal chance), flips the {ctx.hidden} nodes once each in random "
-        f"order, and ends at the complement. The diagonal is the variance (mean {fmt.fixed(s['mean_variance'])}); "
-        f"covariance fades away from it, but the corners (a mask against its complement) keep "
-        f"{fmt.fixed(s['complement_cov'])}.{exact}"
+        f"Left: covariance of log loss between steps i and j of {fmt.plural(s['n_paths'], 'flip path')}: each "
+        f"starts at a random mask (every node on or off with equal chance), flips the {ctx.hidden} nodes once "
+        f"each in random order, and ends at the complement. {sampled}{exact}"
     )
 
 

@@ -8,7 +8,7 @@ import altair as alt
 import polars as pl
 
 from reports import fmt, theme
-from reports.sections import Section
+from reports.sections import Section, missing
 from reports.vldata import inline
 
 QUERIES = {
@@ -116,7 +116,8 @@ def rule_text(ctx, s: dict, c: dict) -> str:
     """The noise rule, applied to the sampled curve, the exact curve and the study's number alike."""
     n = s["n_paths"]
     noise = "|r| < 2/√n, n the number of paths (two standard errors of a zero correlation)"
-    sampled = (f"first at k = {s['decay_length']}" if s["decay_length"] is not None else "never")
+    sampled = (f"first at k = {s['decay_length']}" if s["decay_length"] is not None
+               else "not at all: with one path there is no sample correlation" if n < 2 else "never")
     if c.get("decay_length_exact") is None:
         return (f" One rule says when a correlation is noise: {noise}. With this run's n = {n:,} "
                 f"(2/√{n} = {fmt.fixed(s['noise_level'])}) the correlation with the start falls within it "
@@ -148,15 +149,24 @@ def caption(ctx) -> str:
     s = ctx.wh.run_row(QUERIES["summary"])
     c = ctx.wh.run_row(QUERIES["comparison"])
     corr = s["complement_corr"]
-    good = corr is not None and corr > s["noise_level"]
+    good = not missing(corr) and corr > s["noise_level"]
     exact = (" The thick grey line is the exact covariance over every starting mask and every set of k flips, "
              "which both sampled curves estimate." if c.get("decay_length_exact") is not None else "")
+    if missing(s["max_start_end_gap"]):  # sample covariances divide by n − 1
+        sampled = (f"over {fmt.plural(s['n_paths'], 'sampled path')}, too few for a sample covariance (it needs "
+                   f"two paths), so both are not defined.")
+    else:
+        sampled = (f"over {fmt.plural(s['n_paths'], 'sampled path')}; path reversal makes them equal in "
+                   f"distribution, and they differ by at most {fmt.fixed(s['max_start_end_gap'])}.")
+    if missing(corr):
+        meets = (f"At k = {ctx.hidden} the mask meets its complement; their correlation over the sampled paths is "
+                 f"not defined ({'one path' if s['n_paths'] < 2 else 'no spread in log loss'}).")
+    else:
+        meets = (f"At k = {ctx.hidden} the mask meets its complement with correlation {fmt.signed(corr, 3)}"
+                 f"{' — a good pruned network tends to have a good complement' if good else ''}.")
     return (
         f"Left: covariance of log loss at the start with log loss k flips on (turquoise), and at the end with k "
-        f"flips back (pink), over {s['n_paths']:,} sampled paths; path reversal makes them equal in distribution, "
-        f"and they differ by at most {fmt.fixed(s['max_start_end_gap'])}.{exact} At k = {ctx.hidden} the mask "
-        f"meets its complement with correlation {fmt.signed(corr, 3)}"
-        f"{' — a good pruned network tends to have a good complement' if good else ''}."
+        f"flips back (pink), {sampled}{exact} {meets}"
         + rule_text(ctx, s, c)
     )
 

@@ -10,7 +10,7 @@ import altair as alt
 import polars as pl
 
 from reports import fmt
-from reports.sections import Section
+from reports.sections import Section, missing
 from reports.sections.importance import node_order
 from reports.vldata import inline
 
@@ -107,6 +107,12 @@ def caption(ctx) -> str:
     s = ctx.wh.run_row(QUERIES["summary"])
     violations = int(s["bound_violations"])
     keep_prob = fmt.probs(frame["keep_prob"].unique())
+    if missing(s["min_corr_grad_on"]):  # no node whose effect and gradient both vary over its pairs
+        corr = ("Correlation of the true effect with the on-end gradient is not defined for any node: over its "
+                "pairs the effect or the gradient never varies")
+    else:
+        corr = (f"Correlation of the true effect with the on-end gradient "
+                f"{fmt.span(s['min_corr_grad_on'], s['max_corr_grad_on'])} per node")
     return (
         f"Each dot is a pair of masks that differ only in node i: the {ctx.hidden} pairs through each of the "
         f"first {frame['sample_id'].n_unique():,} masks sampled at p = {keep_prob}, {frame.height:,} in all. Top: "
@@ -114,9 +120,7 @@ def caption(ctx) -> str:
         f"end (right); red where the gradient's sign is wrong. The loss is convex in each mask entry, so the "
         f"off-end gradient is a lower bound and the on-end gradient an upper bound: "
         f"{'none' if violations == 0 else f'{violations:,}'} of all {int(s['n_pairs']):,} pairs "
-        f"{'breaks' if violations in (0, 1) else 'break'} a bound (beyond float rounding). Correlation of the true "
-        f"effect with the on-end gradient {fmt.span(s['min_corr_grad_on'], s['max_corr_grad_on'])} "
-        f"per node; the gradient is within 10% of the effect in {fmt.pct(s['mean_share_lower_tight'])} (off end) "
+        f"{'breaks' if violations in (0, 1) else 'break'} a bound (beyond float rounding). {corr}; the gradient is within 10% of the effect in {fmt.pct(s['mean_share_lower_tight'])} (off end) "
         f"and {fmt.pct(s['mean_share_upper_tight'])} (on end) of pairs, and the on-end gradient's sign is wrong in "
         f"{fmt.pct(s['mean_share_misled'])} of pairs (bars, per node) — from {fmt.pct(s['least_misled_share'])} for "
         f"node {s['least_misled_node']} to {fmt.pct(s['most_misled_share'])} for node {s['most_misled_node']}."

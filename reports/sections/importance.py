@@ -7,7 +7,7 @@ import altair as alt
 import polars as pl
 
 from reports import fmt
-from reports.sections import Section
+from reports.sections import Section, missing
 from reports.vldata import inline
 
 HELPS = "lowers the loss"
@@ -97,12 +97,20 @@ def chart(ctx) -> alt.VConcatChart:
     return alt.vconcat(bars(ctx), rank_matrix(ctx), spacing=24).resolve_scale(color="independent")
 
 
+def rho_text(name: str, value) -> str:
+    """A score's rank correlation with the Shapley values, or why there is none: a score equal for every
+    node has no ranking to correlate."""
+    if missing(value):
+        return f"{name} not defined (it ties every node)"
+    return f"{name} {fmt.fixed(value, 2)}"
+
+
 def caption(ctx) -> str:
     s = ctx.wh.run_row(QUERIES["summary"])
     short = {column: name for column, _, name, _ in scores(ctx)}
     rho = {r["score_b"]: r["spearman"] for r in ctx.wh.run_frame(QUERIES["rank_corr"]).iter_rows(named=True)
            if r["score_a"] == "shapley"}
-    cheap = fmt.join(f"{short[c]} {fmt.fixed(rho.get(c), 2)}" for c in ("mean_grad_sampled", "grad_full", "knockout_effect"))
+    cheap = fmt.join(rho_text(short[c], rho.get(c)) for c in ("mean_grad_sampled", "grad_full", "knockout_effect"))
     harmful, harmful_bias = s["n_raise_loss"], s["n_raise_loss_bias_like"]
     if not s["n_bias_like"]:
         bias_text = "no node of this network is bias-like"
@@ -113,6 +121,12 @@ def caption(ctx) -> str:
     best = s["best_cheap_score"]
     verdict = (f"The cheap score that would have told you the truth is the {short[best]} "
                f"(ρ = {fmt.fixed(s['best_cheap_spearman'], 2)})" if best else "No cheap score ranks the nodes at all")
+    if ctx.hidden < 2:  # a rank correlation needs two nodes to rank
+        ranks = "With one neuron there is nothing to rank, so no Spearman rank correlation is defined. "
+        verdict = "No score can be told apart from another"
+    else:
+        ranks = (f"Spearman rank correlation with the Shapley ranking: {rho_text('Banzhaf', rho.get('banzhaf'))}, "
+                 f"{cheap}. ")
     return (
         f"Each panel scores every neuron as the change in test loss from switching it on: exactly, averaged "
         f"over every order of switching nodes on (Shapley) or over every mask of the other nodes (Banzhaf); "
@@ -121,8 +135,7 @@ def caption(ctx) -> str:
         f"add up to {fmt.signed(s['shapley_sum'], 4)} = loss(all on) − loss(all off) = "
         f"{fmt.signed(s['loss_all_on_minus_all_off'], 4)}. {harmful} node{'s have' if harmful != 1 else ' has'} a "
         f"positive Shapley value — on average {'they raise' if harmful != 1 else 'it raises'} the loss — and "
-        f"{bias_text}. Spearman rank correlation with the Shapley "
-        f"ranking: Banzhaf {fmt.fixed(rho.get('banzhaf'), 2)}, {cheap}. {verdict}; the single knockout and the "
+        f"{bias_text}. {ranks}{verdict}; the single knockout and the "
         f"full network's gradient only see the neighbourhood of the full network."
     )
 

@@ -8,7 +8,7 @@ import altair as alt
 import polars as pl
 
 from reports import fmt
-from reports.sections import Section
+from reports.sections import Section, missing
 from reports.sections.importance import node_order
 from reports.tables import table, titled
 from reports.vldata import inline
@@ -18,6 +18,9 @@ QUANTITY_COLOURS = ["#4c78a8", "#f58518"]
 # The Möbius table lists this many of the largest terms of each order.
 TERMS_PER_ORDER = 3
 CELL = 17  # px per node in the heat map: 20 nodes and the spectrum beside it fit a 1024 px window
+# The colour bar is as wide as the map less its labels, but never shorter than this (N = 1, 2: a
+# width of N cells less 40 px would be negative, which Vega-Lite refuses; N = 3: too short to see)
+MIN_GRADIENT = 24
 
 QUERIES = {
     "interactions": "select i, j, value from shapley_interactions where run_id = $run order by i, j",
@@ -57,7 +60,7 @@ def heat_map(ctx) -> alt.Chart:
                 "value:Q",
                 scale=alt.Scale(scheme="blueorange", domain=[-reach, reach], domainMid=0),
                 legend=alt.Legend(
-                    orient="bottom", direction="horizontal", gradientLength=CELL * ctx.hidden - 40,
+                    orient="bottom", direction="horizontal", gradientLength=max(CELL * ctx.hidden - 40, MIN_GRADIENT),
                     title=["interaction index (loss)",
                            "− synergy: the pair lowers the loss more together · + redundancy: each covers for the other"],
                     titleLimit=CELL * ctx.hidden + 160,
@@ -107,8 +110,27 @@ def caption(ctx) -> str:
     def pair(kind: str) -> str:
         return f"nodes {s[kind + '_i']} and {s[kind + '_j']} ({fmt.signed(s[kind + '_value'], 3)})"
 
+    def share(value) -> str:
+        return "not defined" if missing(value) else fmt.pct(value, 1)
+
     def shares(order: str) -> str:
-        return f"{fmt.pct(s[order + '_share_loss'], 1)} and {fmt.pct(s[order + '_share_log_loss'], 1)}"
+        return f"{share(s[order + '_share_loss'])} and {share(s[order + '_share_log_loss'])}"
+
+    def spectrum_text() -> str:
+        if missing(s["additive_share_loss"]) and missing(s["additive_share_log_loss"]):
+            return ("no share is defined: neither the loss nor the log loss varies over the masks, so there is no "
+                    "variance to divide among the orders")
+        # with N nodes there are terms of order 1 … N only: order 2 needs two nodes, order 3 three
+        parts = [f"additive in the neurons {shares('additive')}"]
+        if ctx.hidden >= 2:
+            parts.append(f"pairwise {shares('pairwise')}")
+        if ctx.hidden >= 3:
+            parts.append(f"order three and above {shares('higher')}")
+        text = ", ".join(parts)
+        if ctx.hidden < 3:
+            text += (f" (with {fmt.plural(ctx.hidden, 'neuron')} there is no term of order "
+                     f"{'two or more' if ctx.hidden < 2 else 'three or more'}, so that share is not defined)")
+        return text
 
     groups = {r["pair_kind"]: r for r in ctx.wh.run_frame(QUERIES["groups"]).iter_rows(named=True)}
     kinds = "; ".join(
@@ -116,6 +138,12 @@ def caption(ctx) -> str:
         f"{fmt.signed(groups[kind]['mean_value'], 3)}" for kind in PAIR_KINDS if kind in groups)
     kinds = (f" By kind of node (the bias-like nodes of F10 have brown numbers, the others cut the plane): "
              f"{kinds}." if kinds else "")
+    if ctx.hidden < 2 or not s.get("n_pairs"):
+        pairs_text = (f"With {fmt.plural(ctx.hidden, 'neuron')} there is no pair, so no interaction index is "
+                      f"defined and the map is empty.")
+    else:
+        pairs_text = (f"{s['n_synergy_pairs']} of the {s['n_pairs']} pairs are synergistic; the strongest synergy "
+                      f"is {pair('synergy')}, the strongest redundancy {pair('redundancy')}.")
     top3 = (f" The largest order-3 Möbius term: nodes {nodes_text(s['top_order3_nodes'])} "
             f"({fmt.signed(s['top_order3_value'], 3)})." if s.get("top_order3_nodes") else "")
     return (
@@ -123,12 +151,10 @@ def caption(ctx) -> str:
         f"masks, the value of a set of neurons being the test loss of the subnetwork it keeps; neurons ordered "
         f"as in the importance figure above, most helpful first. Negative (blue) is synergy: the pair lowers the "
         f"loss more together than the two do apart. Positive (orange) is redundancy: each covers for the other, "
-        f"so the second adds less. {s['n_synergy_pairs']} of the {s['n_pairs']} pairs are synergistic; the "
-        f"strongest synergy is {pair('synergy')}, the strongest redundancy {pair('redundancy')}.{kinds} Right: how "
+        f"so the second adds less. {pairs_text}{kinds} Right: how "
         f"additive the network is under knockout — the share of the variance over all masks (each equally "
-        f"likely) in the Walsh–Fourier terms of each order, for the loss and the log loss: additive in the "
-        f"neurons {shares('additive')}, pairwise {shares('pairwise')}, order three and above "
-        f"{shares('higher')}.{top3} The table lists the largest Möbius (Harsanyi) terms of each order: what a set "
+        f"likely) in the Walsh–Fourier terms of each order, for the loss and the log loss: "
+        f"{spectrum_text()}.{top3} The table lists the largest Möbius (Harsanyi) terms of each order: what a set "
         f"of neurons adds to the loss together beyond all its subsets."
     )
 

@@ -11,7 +11,7 @@ from typing import Callable
 import polars as pl
 
 from reports import fmt
-from reports.sections import Section
+from reports.sections import Section, missing
 from reports.sections.sizes import NEARLY_FREE
 from reports.tables import table
 
@@ -232,14 +232,14 @@ def verdicts(summary: pl.DataFrame, listed: list[Finding]) -> dict[str, tuple[in
     for f in listed:
         if f.claim is None or f.column not in summary.columns:
             continue
-        values = [v for v in summary[f.column].to_list() if v is not None]
+        values = [v for v in summary[f.column].to_list() if not missing(v)]
         out[f.column] = (sum(bool(f.claim(v)) for v in values), len(values))
     return out
 
 
 def verdict_text(holds: int, total: int) -> str:
-    if total == 0:
-        return "—"
+    if total == 0:  # no network has the statistic (one node, one path, no spread): nothing to test
+        return "not defined"
     if holds == total:
         return f"holds in all {total}" if total > 1 else "holds"
     if holds == 0:
@@ -254,7 +254,7 @@ def replication_table(summary: pl.DataFrame, listed: list[Finding]):
     def verdict(f: Finding) -> str:
         text = verdict_text(*judged[f.column]) if f.column in judged else ""
         if f.note is not None:
-            values = [v for v in summary[f.column].to_list() if v is not None]
+            values = [v for v in summary[f.column].to_list() if not missing(v)]
             text += f" ({f.note(values)})" if values else ""
         return text
 
@@ -269,11 +269,13 @@ def sentence(summary: pl.DataFrame, listed: list[Finding]) -> str:
     judged = verdicts(summary, listed)
     n = summary.height
     buckets: dict[str, dict[tuple, list[str]]] = {"every": {}, "some": {}, "none": {}}
+    undefined: list[str] = []
     for f in listed:
         if f.column not in judged:
             continue
         holds, total = judged[f.column]
         if not total:
+            undefined.append(f.claim_text + (f" at the study's {f.where}" if f.where else ""))
             continue
         bucket = "every" if holds == total else "none" if holds == 0 else "some"
         key = (f.claim_text, (holds, total) if bucket == "some" else None)
@@ -299,6 +301,9 @@ def sentence(summary: pl.DataFrame, listed: list[Finding]) -> str:
     if none:
         parts.append(("Fails for every network, so it belonged to the study's own network, not to networks "
                       "trained this way: " if n > 1 else "Fails for this network: ") + "; ".join(none) + ".")
+    if undefined:
+        parts.append(f"Not defined for {'any network' if n > 1 else 'this network'} (its statistic needs more "
+                     f"nodes, paths or spread than this run has): " + "; ".join(undefined) + ".")
     return " ".join(parts)
 
 
@@ -324,7 +329,13 @@ def decay_text(r: dict, study: dict) -> str:
     decay_study = study_text(study.get("decay_length"), 0).lstrip("~")
     n = r.get("n_paths")
     rule = "|r| < 2/√n for n paths" + (f", here n = {n:,}" if n else "")
-    text = f"under one rule ({rule}) the sampled path correlation falls to noise after {decay} flips"
+    if r["min_decay_length"] is not None:
+        text = f"under one rule ({rule}) the sampled path correlation falls to noise after {decay} flips"
+    elif n is not None and n < 2:
+        text = (f"under one rule ({rule}) the sampled path correlation would fall to noise at some k, but with "
+                f"one path it is not defined (a correlation needs two)")
+    else:
+        text = f"under one rule ({rule}) the sampled path correlation never falls to noise along the path"
     if r.get("min_decay_length_exact") is None:
         return text + (f" (the study saw {decay_study})" if decay_study != "—" else "")
     text += f" and the exact one after {fmt.span(r['min_decay_length_exact'], r['max_decay_length_exact'], 0)}"
@@ -335,6 +346,26 @@ def decay_text(r: dict, study: dict) -> str:
                        f"{r['min_paths_study_every']:,}–{r['max_paths_study_every']:,} paths, so the study's number "
                        f"says how many paths it drew, not that its network forgot faster")
     return text + f"; no one number of paths makes every exact curve give the study's {decay_study}"
+
+
+def spearman_text(r: dict) -> str:
+    """How the cheap scores rank the nodes against the Shapley values; a rank correlation needs two nodes
+    whose scores differ, so where none has one the sentence says so."""
+    def rho(name: str) -> str:
+        low, high = r[f"min_spearman_{name}"], r[f"max_spearman_{name}"]
+        if missing(low):
+            return "not defined (it ties every node)"
+        if missing(high):  # NaN sorts above every number: some network has none
+            return f"{fmt.fixed(low, 2)} (not defined for some networks, where it ties every node)"
+        return fmt.span(low, high, 2)
+
+    names = ("mean_grad_sampled", "knockout", "grad_full")
+    if all(missing(r[f"min_spearman_{name}"]) for name in names):
+        return ("no cheap score can be ranked against the Shapley values: a rank correlation needs two nodes "
+                "whose scores differ")
+    return (f"ranked against the Shapley values, the mean gradient over the sampled masks scores Spearman ρ "
+            f"{rho('mean_grad_sampled')}, the single knockout {rho('knockout')} and the full network's gradient "
+            f"{rho('grad_full')}")
 
 
 def ranges_text(ctx) -> str:
@@ -352,10 +383,7 @@ def ranges_text(ctx) -> str:
         f"along the exact grid of p",
         f"the most helpful node by Shapley value is node {', '.join(map(str, r['top_nodes']))} (node numbers are "
         f"each network's own, so only the values compare)",
-        f"ranked against the Shapley values, the mean gradient over the sampled masks scores Spearman ρ "
-        f"{fmt.span(r['min_spearman_mean_grad_sampled'], r['max_spearman_mean_grad_sampled'], 2)}, the single "
-        f"knockout {fmt.span(r['min_spearman_knockout'], r['max_spearman_knockout'], 2)} and the full network's "
-        f"gradient {fmt.span(r['min_spearman_grad_full'], r['max_spearman_grad_full'], 2)}",
+        spearman_text(r),
     ]
     return "Without a yes/no: " + "; ".join(p for p in parts if p) + "."
 

@@ -34,8 +34,7 @@ final as (
         run_id,
         k,
         n as n_masks,
-        (sxy / n - (sx / n) * (sy / n))
-            / sqrt(nullif((sxx / n - pow(sx / n, 2)) * (syy / n - pow(sy / n, 2)), 0)) as corr,
+        corr_of(sxy / n - (sx / n) * (sy / n), sxx / n - pow(sx / n, 2), syy / n - pow(sy / n, 2)) as corr,
         sxy / n - (sx / n) * (sy / n) as cov
     from pooled
 )

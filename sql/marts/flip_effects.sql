@@ -16,12 +16,12 @@ final as (
         sum_effect / n_pairs as mean_effect,
         sum_grad_off / n_pairs as mean_grad_off,
         sum_grad_on / n_pairs as mean_grad_on,
-        (sum_effect_x_grad_off / n_pairs - (sum_effect / n_pairs) * (sum_grad_off / n_pairs))
-            / sqrt(nullif((sum_effect2 / n_pairs - pow(sum_effect / n_pairs, 2))
-                * (sum_grad_off2 / n_pairs - pow(sum_grad_off / n_pairs, 2)), 0)) as corr_grad_off,
-        (sum_effect_x_grad_on / n_pairs - (sum_effect / n_pairs) * (sum_grad_on / n_pairs))
-            / sqrt(nullif((sum_effect2 / n_pairs - pow(sum_effect / n_pairs, 2))
-                * (sum_grad_on2 / n_pairs - pow(sum_grad_on / n_pairs, 2)), 0)) as corr_grad_on,
+        corr_of(sum_effect_x_grad_off / n_pairs - (sum_effect / n_pairs) * (sum_grad_off / n_pairs),
+            sum_effect2 / n_pairs - pow(sum_effect / n_pairs, 2),
+            sum_grad_off2 / n_pairs - pow(sum_grad_off / n_pairs, 2)) as corr_grad_off,
+        corr_of(sum_effect_x_grad_on / n_pairs - (sum_effect / n_pairs) * (sum_grad_on / n_pairs),
+            sum_effect2 / n_pairs - pow(sum_effect / n_pairs, 2),
+            sum_grad_on2 / n_pairs - pow(sum_grad_on / n_pairs, 2)) as corr_grad_on,
         n_lower_tight / n_pairs as share_lower_tight,
         n_upper_tight / n_pairs as share_upper_tight,
         n_misled / n_pairs as share_misled,

@@ -28,7 +28,7 @@ final as (
         n as n_masks,
         sx / n as mean_imbalance,
         n >= 3 and (sxx - sx * sx / n) / n > 1e-12 as imbalance_varies,
-        (sxy - sx * sy / n) / sqrt(nullif((sxx - sx * sx / n) * (syy - sy * sy / n), 0)) as corr_imbalance_log_loss
+        corr_of(sxy - sx * sy / n, sxx - sx * sx / n, syy - sy * sy / n) as corr_imbalance_log_loss
     from pooled
 )
 

@@ -43,13 +43,12 @@ co_moments as (
 correlations as (
     select
         run_id,
-        sum(cxy) filter (where level = 'pooled')
-            / sqrt(sum(cxx) filter (where level = 'pooled') * sum(cyy) filter (where level = 'pooled')) as corr_pooled,
-        sum(cxy) filter (where level = 'size')
-            / sqrt(sum(cxx) filter (where level = 'size') * sum(cyy) filter (where level = 'size')) as corr_within_size,
-        sum(cxy) filter (where level = 'group')
-            / sqrt(sum(cxx) filter (where level = 'group') * sum(cyy) filter (where level = 'group'))
-            as corr_within_size_and_cutters
+        corr_of(sum(cxy) filter (where level = 'pooled'), sum(cxx) filter (where level = 'pooled'),
+            sum(cyy) filter (where level = 'pooled')) as corr_pooled,
+        corr_of(sum(cxy) filter (where level = 'size'), sum(cxx) filter (where level = 'size'),
+            sum(cyy) filter (where level = 'size')) as corr_within_size,
+        corr_of(sum(cxy) filter (where level = 'group'), sum(cxx) filter (where level = 'group'),
+            sum(cyy) filter (where level = 'group')) as corr_within_size_and_cutters
     from co_moments
     group by run_id
 ),
@@ -60,7 +59,7 @@ per_size as (
     select
         run_id,
         n_on,
-        (sxy - sx * sy / n) / sqrt((sxx - sx * sx / n) * (syy - sy * sy / n)) as corr
+        corr_of(sxy - sx * sy / n, sxx - sx * sx / n, syy - sy * sy / n) as corr
     from sizes
     where n >= 3 and (sxx - sx * sx / n) / n > 1e-12
 ),

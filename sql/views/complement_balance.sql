@@ -169,17 +169,18 @@ co_moments as (
     group by level, run_id
 ),
 
+-- corr_of: a sum of squares that rounds below 0 is no spread, and |r| = 1 leaves nothing to hold fixed
 correlations as (
     select
         level,
         run_id,
         n_masks,
-        c_x_xc / sqrt(c_x_x * c_xc_xc) as r_x_xc,
-        c_y_yc / sqrt(c_y_y * c_yc_yc) as r_y_yc,
-        c_x_y / sqrt(c_x_x * c_y_y) as r_x_y,
-        c_x_yc / sqrt(c_x_x * c_yc_yc) as r_x_yc,
-        c_xc_y / sqrt(c_xc_xc * c_y_y) as r_xc_y,
-        c_xc_yc / sqrt(c_xc_xc * c_yc_yc) as r_xc_yc
+        corr_of(c_x_xc, c_x_x, c_xc_xc) as r_x_xc,
+        corr_of(c_y_yc, c_y_y, c_yc_yc) as r_y_yc,
+        corr_of(c_x_y, c_x_x, c_y_y) as r_x_y,
+        corr_of(c_x_yc, c_x_x, c_yc_yc) as r_x_yc,
+        corr_of(c_xc_y, c_xc_xc, c_y_y) as r_xc_y,
+        corr_of(c_xc_yc, c_xc_xc, c_yc_yc) as r_xc_yc
     from co_moments
 ),
 
@@ -188,17 +189,16 @@ correlations as (
 given_x as (
     select
         *,
-        (r_y_yc - r_x_y * r_x_yc) / sqrt((1 - r_x_y * r_x_y) * (1 - r_x_yc * r_x_yc)) as r_y_yc_x,
-        (r_xc_y - r_x_xc * r_x_y) / sqrt((1 - r_x_xc * r_x_xc) * (1 - r_x_y * r_x_y)) as r_xc_y_x,
-        (r_xc_yc - r_x_xc * r_x_yc) / sqrt((1 - r_x_xc * r_x_xc) * (1 - r_x_yc * r_x_yc)) as r_xc_yc_x
+        corr_of(r_y_yc - r_x_y * r_x_yc, 1 - r_x_y * r_x_y, 1 - r_x_yc * r_x_yc) as r_y_yc_x,
+        corr_of(r_xc_y - r_x_xc * r_x_y, 1 - r_x_xc * r_x_xc, 1 - r_x_y * r_x_y) as r_xc_y_x,
+        corr_of(r_xc_yc - r_x_xc * r_x_yc, 1 - r_x_xc * r_x_xc, 1 - r_x_yc * r_x_yc) as r_xc_yc_x
     from correlations
 ),
 
 given_both as (
     select
         *,
-        (r_y_yc_x - r_xc_y_x * r_xc_yc_x) / sqrt((1 - r_xc_y_x * r_xc_y_x) * (1 - r_xc_yc_x * r_xc_yc_x))
-            as r_y_yc_x_xc
+        corr_of(r_y_yc_x - r_xc_y_x * r_xc_yc_x, 1 - r_xc_y_x * r_xc_y_x, 1 - r_xc_yc_x * r_xc_yc_x) as r_y_yc_x_xc
     from given_x
 ),
 
