@@ -30,7 +30,8 @@ LAYERS = ("staging", "marts", "views")
 # Copied into the warehouse whole: small enough that a copy is cheaper than reading Parquet later.
 COPIED = ("runs", "points", "test_contribs", "weights", "mask_samples", "mask_landmarks", "flip_paths",
           "input_grid", "summary_by_size", "summary_by_node", "summary_flips", "summary_bins",
-          "summary_sample_flips", "summary_spectrum", "summary_mobius", "summary_interactions")
+          "summary_sample_flips", "summary_spectrum", "summary_mobius", "summary_interactions",
+          "estimator_benchmark")
 # Left in the store's Parquet files and read through a view: the 2^N per-mask rows.
 LINKED = ("mask_exhaustive",)
 TABLES = COPIED + LINKED

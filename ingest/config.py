@@ -66,6 +66,14 @@ class Config:
     # the study shows [-2, 2]²
     grid_size: int = setting(81, "grid points per side of the input-space grid")
     grid_extent: float = setting(2.0, "the grid covers [-extent, extent]²")
+    # sampled Shapley against the exact values (ingest/estimators.py): minutes, so only on request
+    estimators: bool = setting(False, "benchmark sampled Shapley and Banzhaf estimators (captum, shapiq, "
+                               "truncated Monte Carlo) against the exact values")
+    estimator_runs: tuple[int, ...] = setting((0,), "comma-separated run ids the estimators are measured on")
+    # the 2^6 … 2^16 evaluations, 10 repetitions each
+    estimator_max_budget: int = setting(65_536, "largest estimator budget in masks (a power of two ≥ 64); "
+                                        "budgets run 64, 128, … up to it")
+    estimator_repetitions: int = setting(10, "repetitions of each estimator at each budget (seeded)")
     # bounds memory whatever N
     block_masks: int = setting(8_192, "masks per kernel block",
                                changes_only="memory and speed: a mask's numbers do not depend on its block")
@@ -292,3 +300,26 @@ def validate(c: Config) -> None:
                         f"table's BIGINT), got {shown(list(c.train_seeds))}")
     if len(set(c.train_seeds)) != len(c.train_seeds):
         raise UserError(f"config 'train_seeds' has a repeated seed: {shown(list(c.train_seeds))}")
+    validate_estimators(c)
+
+
+# Beyond this many repetitions or masks per estimate the benchmark runs for hours.
+MAX_ESTIMATOR_REPETITIONS = 1_000
+MAX_ESTIMATOR_BUDGET = 1 << 24
+
+
+def validate_estimators(c: Config) -> None:
+    b = c.estimator_max_budget
+    if not 64 <= b <= MAX_ESTIMATOR_BUDGET or b & (b - 1):
+        raise UserError(f"config 'estimator_max_budget' must be a power of two from 64 to 2^24, got {shown(b)}")
+    if not 1 <= c.estimator_repetitions <= MAX_ESTIMATOR_REPETITIONS:
+        raise UserError(f"config 'estimator_repetitions' must lie in [1, {MAX_ESTIMATOR_REPETITIONS}], "
+                        f"got {shown(c.estimator_repetitions)}")
+    if len(set(c.estimator_runs)) != len(c.estimator_runs):
+        raise UserError(f"config 'estimator_runs' has a repeated run: {shown(list(c.estimator_runs))}")
+    bad = [r for r in c.estimator_runs if not 0 <= r < len(c.train_seeds)]
+    if bad or not c.estimator_runs:
+        raise UserError(f"config 'estimator_runs' must list run ids from 0 to {len(c.train_seeds) - 1} "
+                        f"(one per train seed), got {shown(list(c.estimator_runs))}")
+    if c.estimators and not c.exhaustive:
+        raise UserError("--estimators measures against the exact values of all 2^N masks: it needs --exhaustive")

@@ -320,3 +320,25 @@ def transform_tables(config, store: Path, t: Trained) -> list[Path]:
         if config.exhaustive else None
     return [write_file(store, table, file_name(t.run_id), rows)
             for table, rows in transforms.transform_tables(t.run_id, loss).items()]
+
+
+# Sampled Shapley and Banzhaf estimators against the exact values (ingest/estimators.py): opt in
+# (--estimators), minutes of work; without it, and for the networks it is not asked for, an empty
+# file keeps the columns so every view answers.
+@stage("estimators", reads=("hidden", "exhaustive", "estimators", "estimator_runs",
+                            "estimator_max_budget", "estimator_repetitions"), uses=("exhaustive",))
+def estimator_tables(config, store: Path, t: Trained) -> list[Path]:
+    from ingest import estimator_bench, summary
+    from ingest.store import write_file
+    name = file_name(t.run_id)
+    plan = estimator_bench.Plan.of(config)
+    if not plan.measures(t.run_id):
+        return [write_file(store, "estimator_benchmark", name, estimator_bench.empty_table())]
+    loss, grad = summary.read_run(shard_files(config, store, t.run_id), plan.hidden)
+    mean_grad = grad.mean(axis=0, dtype=np.float64)  # over every mask: the mean mask gradient at p = ½
+    del grad
+    grad_full = t.kernel.evaluate(np.array([masks.full(plan.hidden)]))[1][0]
+    per_mask = estimator_bench.kernel_seconds_per_mask(t.kernel, plan.hidden)
+    table = estimator_bench.benchmark(t.run_id, loss, mean_grad, grad_full, plan.max_budget, plan.repetitions,
+                                      per_mask)
+    return [write_file(store, "estimator_benchmark", name, table)]

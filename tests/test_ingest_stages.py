@@ -32,7 +32,7 @@ def test_every_field_is_read_by_a_stage_or_changes_no_stored_number():
     for stage in stages.STAGES.values():
         assert set(stage.reads) <= set(field_names()), stage
     assert list(stages.STAGES) == ["train", "samples", "landmarks", "exhaustive", "flip_paths", "grid", "summary",
-                                   "transforms"]
+                                   "transforms", "estimators"]
 
 
 class Recording:
@@ -108,7 +108,7 @@ def test_changing_a_field_reruns_exactly_the_stages_that_read_it(tiny_store):
         assert stage_reuse(tiny_store) == expected_reuse(field), field
     assert expected_reuse("keep_probs") == {"train": True, "samples": False, "landmarks": True,
                                             "exhaustive": True, "flip_paths": True, "grid": True,
-                                            "summary": False, "transforms": True}
+                                            "summary": False, "transforms": True, "estimators": True}
     assert [name for name, reused in expected_reuse("grid_size").items() if not reused] == ["grid"]
 
 
@@ -119,7 +119,7 @@ def test_help_says_which_stages_read_each_flag():
     assert "--keep-probs KEEP_PROBS comma-separated keep probabilities, e.g. 0.25,0.5,0.75 " \
            "(default: 0.25,0.5,0.75; read by: samples, summary)" in text
     assert "(default: 81; read by: grid)" in text
-    assert "read by: train, samples, landmarks, exhaustive, flip_paths, grid, summary, transforms)" in text
+    assert "read by: train, samples, landmarks, exhaustive, flip_paths, grid, summary, transforms, estimators)" in text
     assert "(default: 8192; changes only memory and speed" in text
     for stage in stages.STAGES.values():
         assert f"{stage.name} " + " ".join("--" + n.replace("_", "-") for n in stage.reads) in text

@@ -539,11 +539,18 @@ def check_no_exhaustive(page: Page, wh: Warehouse):
     assert "exact" not in page.sections
 
 
+def check_estimators(page: Page, wh: Warehouse):
+    # this store ran no estimators (they are opt-in): no benchmark rows, so the section is left out; on a
+    # store that ran them, tests/test_estimators.py checks the section's numbers against the warehouse
+    assert wh.row("select count(*) as n from estimator_benchmark")["n"] == 0
+    assert "estimators" not in page.sections
+
+
 CHECKS = {
     "header": check_header, "f1": check_f1, "f2": check_f2, "f3": check_f3, "f4": check_f4, "f5": check_f5,
     "f6": check_f6, "f7": check_f7, "f8": check_f8, "f9": check_f9, "f10": check_f10, "f11": check_f11,
     "knockouts": check_knockouts, "exact_densities": check_exact_densities, "exact_means": check_exact_means,
-    "importance": check_importance, "interactions": check_interactions,
+    "importance": check_importance, "interactions": check_interactions, "estimators": check_estimators,
     "gradient_vs_knockout": check_gradient_vs_knockout, "sizes": check_sizes,
     "complements": check_complements, "replication": check_replication, "no_exhaustive": check_no_exhaustive,
 }

@@ -17,7 +17,7 @@ from tests.conftest import ROOT, SMALL_ARGS, run_cli
 
 OBJECTS = catalog.sql_objects()
 NAMES = [obj.name for obj in OBJECTS]
-MACROS = {"cutter_bits", "mask_imbalance", "binomial"}
+MACROS = {"cutter_bits", "mask_imbalance", "binomial", "corr_of"}
 
 
 def test_every_object_is_documented_in_store_readme():
@@ -151,7 +151,8 @@ def test_every_object_answers_for_any_keep_probs(keep_prob_store):
         if name in MACROS:
             continue
         frame = con.execute(f"select * from {name}").pl()
-        assert frame.height > 0 or name == "sanity_check", name
+        # the estimator views answer only for a store that ran the opt-in estimators (tests/test_estimators.py)
+        assert frame.height > 0 or name in ("sanity_check", "estimator_error_curve", "estimator_budget_needed"), name
 
 
 def test_node_directions_bias_like_rule_on_many_random_units():
