@@ -10,7 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from ingest import config as cfg
-from ingest import stages
+from ingest import data, stages
 from ingest.errors import UserError
 
 
@@ -90,4 +90,5 @@ def parse(argv: list[str] | None = None) -> tuple[cfg.Config, argparse.Namespace
         if value is not None:
             kind = cfg.field_kind(name)
             values[name] = value if kind == "bool" else cfg.coerce(name, value, kind, from_text=True)
-    return cfg.build(values), args
+    # the data is read and checked here, before the store is looked at (ingest/data.py)
+    return data.resolve(cfg.build(values), set(values)), args

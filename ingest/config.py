@@ -12,6 +12,7 @@ from pathlib import Path
 from ingest.errors import UserError
 
 LABEL_RULES = ("code", "intent")
+DATASETS = ("circle", "xor", "gauss", "spiral", "csv")  # ingest/datasets.py draws and reads them
 # Masks are stored as signed 64-bit integers (Parquet INT64, DuckDB BIGINT).
 MAX_HIDDEN = 62
 # Above this many nodes the exhaustive table gets too big to build by accident.
@@ -32,8 +33,16 @@ class Config:
     # `code`: x0²+x1² > √(2/π) as the study's code tests (NOTES.md)
     label_rule: str = setting("code", "label rule: 'code' (x0²+x1² > √(2/π), the study's code) or "
                                       "'intent' (radius √(2/π))")
+    # the study's circle; the others are TensorFlow Playground's, scaled (ingest/datasets.py)
+    dataset: str = setting("circle", "the points: circle (the study's), xor, gauss, spiral (each drawn as "
+                                     "ingest/datasets.py documents), or csv (your own: --train-data and "
+                                     "--test-data); --label-rule applies to circle only")
+    train_data: str = setting("", "with --dataset csv: CSV file of training points, header x0,x1,label "
+                                  "(labels 0/1); its content goes into the fingerprint")
+    test_data: str = setting("", "with --dataset csv: CSV file of test points, header x0,x1,label")
     # what reproduces the study's loss 0.117 (NOTES.md)
-    train_points: int = setting(10_000, "training points drawn uniformly from [-1, 1]²")
+    train_points: int = setting(10_000, "training points per network (circle: uniform in [-1, 1]²; csv: "
+                                       "the file's)")
     # the study's model.fit(epochs=20)
     epochs: int = setting(20, "training epochs")
     # Keras' default batch, reshuffled each epoch
@@ -47,8 +56,9 @@ class Config:
                                            "each (training points, initial weights, batch order); "
                                            "run_id i is the i-th seed")
     # the study's fixed test set, drawn with its RandomStateHolder(seed=23)
-    test_points: int = setting(1_000, "test points (the study's legacy numpy stream)")
-    test_seed: int = setting(23, "legacy numpy seed of the test points")
+    test_points: int = setting(1_000, "test points (circle: the study's legacy numpy stream; csv: "
+                                    "the file's)")
+    test_seed: int = setting(23, "seed of the test points (circle: numpy's legacy stream)")
     # the study's np.random.seed(17) ("the most random number")
     mask_seed: int = setting(17, "legacy numpy seed of the sampled masks")
     # the study's 1,000 masks per keep probability, at its three p
@@ -65,7 +75,8 @@ class Config:
     path_seed: int = setting(29, "seed of the flip paths")
     # the study shows [-2, 2]²
     grid_size: int = setting(81, "grid points per side of the input-space grid")
-    grid_extent: float = setting(2.0, "the grid covers [-extent, extent]²")
+    grid_extent: float = setting(2.0, "the grid covers [-extent, extent]²; other datasets than circle "
+                                        "size it to their data unless this is given")
     # sampled Shapley against the exact values (ingest/estimators.py): minutes, so only on request
     estimators: bool = setting(False, "benchmark sampled Shapley and Banzhaf estimators (captum, shapiq, "
                                "truncated Monte Carlo) against the exact values")
@@ -262,6 +273,13 @@ def validate(c: Config) -> None:
         raise UserError(f"config 'rho' must lie in [0, 1), got {c.rho}")
     if c.label_rule not in LABEL_RULES:
         raise UserError(f"config 'label_rule' must be one of {', '.join(LABEL_RULES)}, got {shown(c.label_rule)}")
+    if c.dataset not in DATASETS:
+        raise UserError(f"config 'dataset' must be one of {', '.join(DATASETS)}, got {shown(c.dataset)}")
+    if c.dataset == "csv" and not (c.train_data and c.test_data):
+        raise UserError("--dataset csv needs both --train-data FILE.csv and --test-data FILE.csv")
+    if c.dataset != "csv" and (c.train_data or c.test_data):
+        raise UserError(f"--train-data and --test-data go with --dataset csv, not {shown(c.dataset)}: "
+                        "add --dataset csv")
     if not DEVICE.fullmatch(c.device):
         raise UserError(f"config 'device' must be cpu, cuda or cuda:N, got {shown(c.device)}")
     if c.device.startswith("cuda"):

@@ -49,7 +49,7 @@ from ingest import points
 from ingest.errors import UserError
 
 GENERATED = ("circle", "xor", "gauss", "spiral")
-DATASETS = (*GENERATED, "csv")
+DATASETS = (*GENERATED, "csv")  # as ingest/config.py lists them
 SPLITS = ("train", "test")
 SPLIT_KEY = {"train": 2, "test": 3}  # train 2, as the circle's training stream has always used
 DATASET_KEY = {"xor": 1, "gauss": 2, "spiral": 3}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from ingest import grid, masks, paths, points
+from ingest import data, grid, masks, paths
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,6 +45,7 @@ class Stage:
         values = {name: getattr(config, name) for name in self.reads}
         if "train_seeds" in values:
             values["train_seeds"] = config.train_seeds[run_id]
+        values = data.fingerprint_values(config, values)  # a CSV counts by its content (ingest/data.py)
         for name in self.uses:
             values[f"stage:{name}"] = STAGES[name].inputs(config, run_id)
         return values
@@ -89,8 +90,7 @@ def accuracy(net, x, y) -> float:
 
 
 def _test_set(config):
-    x = points.test_points(config)
-    return x, points.label(x, config.label_rule)
+    return data.test_set(config)
 
 
 @dataclass
@@ -101,12 +101,12 @@ class Fitted:
 
 
 def training_data(config, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    x = points.train_points(config, seed)
-    return x, points.label(x, config.label_rule)
+    return data.train_set(config, seed)
 
 
 # Everything the networks, their weights and their runs rows (test loss and accuracy) depend on.
-@stage("train", reads=("hidden", "label_rule", "train_points", "epochs", "batch_size", "learning_rate",
+@stage("train", reads=("dataset", "train_data", "test_data",
+                       "hidden", "label_rule", "train_points", "epochs", "batch_size", "learning_rate",
                        "rho", "epsilon", "train_seeds", "test_points", "test_seed"))
 def fit_all(config, seeds: dict[int, int], progress=None) -> dict[int, Fitted]:
     """Train the networks of {run_id: seed} together; raises UserError (writing nothing) if one diverged.
@@ -141,7 +141,7 @@ def describe(config, run_id: int, seed: int, net, x_train, y_train) -> Fitted:
     tables.check_finite("the full network's loss", np.array([test_loss, train_loss]))
     run_row = pa.table({
         "run_id": pa.array([run_id], pa.int32()), "train_seed": [seed], "hidden": [config.hidden],
-        "label_rule": [config.label_rule], "radius": [points.radius(config.label_rule)],
+        **data.runs_columns(config),  # dataset, label_rule, radius, boundary, CSV hashes
         "logit_bias": [logit_terms(net, x_test[:1])[2]],
         "train_loss": [train_loss], "train_accuracy": [accuracy(net, x_train, y_train)],
         "test_loss": [test_loss], "test_accuracy": [accuracy(net, x_test, y_test)],
@@ -256,13 +256,13 @@ def flip_paths(config, store: Path, t: Trained) -> list[Path]:
     return [write_file(store, "flip_paths", file_name(t.run_id), table)]
 
 
-@stage("grid", reads=("hidden", "label_rule", "grid_size", "grid_extent"))
+@stage("grid", reads=("dataset", "hidden", "label_rule", "grid_size", "grid_extent"))
 def input_grid(config, store: Path, t: Trained) -> list[Path]:
     from ingest import tables
     from ingest.kernel import MaskKernel, logit_terms
     from ingest.store import write_file
     gi, gj, xg = grid.grid_points(config.grid_size, config.grid_extent)
-    yg = points.label(xg, config.label_rule)
+    yg = data.labels_at(config, xg)
     hidden, contrib, c = logit_terms(t.net, xg)
     with np.errstate(over="ignore"):  # a far corner's exp(-d) may overflow: p_outside is then 0
         p_outside = 1.0 / (1.0 + np.exp(-(contrib.sum(axis=1) + c)))
@@ -281,7 +281,7 @@ def check_grid(config, t: Trained) -> None:
     corners = np.array([[-e, -e], [-e, e], [e, -e], [e, e]])
     with np.errstate(all="ignore"):  # an overflow is the answer here, not a warning to print
         hidden, contrib, c = logit_terms(t.net, corners)
-        loss, node_grad = MaskKernel(t.net, corners, points.label(corners, config.label_rule)).pointwise(
+        loss, node_grad = MaskKernel(t.net, corners, data.labels_at(config, corners)).pointwise(
             masks.full(config.hidden))
     if not all(np.all(np.isfinite(a)) for a in (hidden, contrib, loss, node_grad)) or not np.isfinite(c):
         raise UserError(f"--grid-extent {e:g} gives non-finite activations in network {t.run_id}: choose "

@@ -75,17 +75,51 @@
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(cells, margin.left, margin.top, plot, plot);
+    drawBoundary();
+    if (payload.square !== null) { // the training square, dotted
+      const s = payload.square;
+      ctx.lineWidth = 1.5;
+      ctx.setLineDash([2, 3]);
+      ctx.strokeStyle = "rgba(255,255,255,0.8)";
+      ctx.strokeRect(px(-s), py(s), px(s) - px(-s), py(-s) - py(s));
+      ctx.setLineDash([]);
+    }
+    drawAxes();
+  }
+
+  // The data's true boundary, dashed (the circle; xor's axes), or where it has none the test points,
+  // black label 1 and white label 0, as on the other maps.
+  function drawBoundary() {
+    const b = payload.boundary;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(margin.left, margin.top, plot, plot);
+    ctx.clip();
     ctx.lineWidth = 1.5;
     ctx.setLineDash([6, 3]);
     ctx.strokeStyle = "white";
-    ctx.beginPath();
-    ctx.arc(px(0), py(0), (payload.radius / (hi - lo)) * plot, 0, 2 * Math.PI);
-    ctx.stroke();
-    ctx.setLineDash([2, 3]);
-    ctx.strokeStyle = "rgba(255,255,255,0.8)";
-    ctx.strokeRect(px(-1), py(1), px(1) - px(-1), py(-1) - py(1));
-    ctx.setLineDash([]);
-    drawAxes();
+    if (b !== null && b.kind === "circle") {
+      ctx.beginPath();
+      ctx.arc(px(0), py(0), (b.radius / (hi - lo)) * plot, 0, 2 * Math.PI);
+      ctx.stroke();
+    } else if (b !== null && b.kind === "axes") {
+      ctx.beginPath();
+      ctx.moveTo(px(lo), py(0)); ctx.lineTo(px(hi), py(0));
+      ctx.moveTo(px(0), py(lo)); ctx.lineTo(px(0), py(hi));
+      ctx.stroke();
+    } else if (payload.points) {
+      ctx.setLineDash([]);
+      ctx.lineWidth = 0.6;
+      for (const [x0, x1, label] of payload.points) {
+        ctx.beginPath();
+        ctx.arc(px(x0), py(x1), 2.2, 0, 2 * Math.PI);
+        ctx.fillStyle = label === 1 ? "black" : "white";
+        ctx.strokeStyle = label === 1 ? "white" : "black";
+        ctx.fill();
+        ctx.stroke();
+      }
+    }
+    ctx.restore();
   }
 
   function drawAxes() {

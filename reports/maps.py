@@ -1,5 +1,6 @@
 """The pieces of every map over the input plane (F1's snapshot, F10, F11, the best subnetworks):
-cells centred on the input grid's points and the dashed label circle."""
+cells centred on the input grid's points, and over them the data's true boundary (the dashed label
+circle, or xor's axes) or, for data without one, the test points coloured by label (`overlay`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import altair as alt
 import numpy as np
 import polars as pl
 
-from reports import theme
+from reports import dataset, theme
 from reports.vldata import inline
 
 CIRCLE_POINTS = 121
@@ -71,3 +72,37 @@ def circle(radius: float) -> alt.Chart:
 def p_outside_scale() -> alt.Scale:
     """F1's colours: yellow = sure the point is inside, navy = sure it is outside, as in the study."""
     return alt.Scale(scheme="viridis", domain=[0, 1], reverse=True)
+
+
+TEST_POINTS = "select x0, x1, label from points where run_id = $run and split = 'test' order by point_id"
+LABEL_FILL = {1: "black", 0: "white"}  # the test points' colours, outlined in the other
+
+
+def axes(extent: tuple[float, float], colour: str = "white") -> alt.Chart:
+    """xor's label boundary, the lines x0 = 0 and x1 = 0, dashed across the plotted extent."""
+    lo, hi = extent
+    frame = pl.DataFrame({"a0": [lo, 0.0], "b0": [hi, 0.0], "a1": [0.0, lo], "b1": [0.0, hi]})
+    return alt.Chart(inline(frame)).mark_rule(color=colour, strokeWidth=1.5, strokeDash=[4, 2]).encode(
+        x="a0:Q", x2="b0:Q", y="a1:Q", y2="b1:Q")
+
+
+def test_points(ctx, size: float = 14) -> alt.LayerChart:
+    """The test points, black label 1 and white label 0 (for data without a boundary line)."""
+    frame = ctx.wh.run_frame(TEST_POINTS)
+    layers = []
+    for label, fill in LABEL_FILL.items():
+        rows = frame.filter(pl.col("label") == label).select("x0", "x1")
+        layers.append(alt.Chart(inline(rows, significant=4)).mark_point(
+            filled=True, size=size, fill=fill, stroke=LABEL_FILL[1 - label], strokeWidth=0.8 if label else 0.4,
+            opacity=0.9, clip=True).encode(x="x0:Q", y="x1:Q"))
+    return alt.layer(*layers)
+
+
+def overlay(ctx, grid: Grid, size: float = 14) -> alt.Chart | alt.LayerChart:
+    """What a map draws over its cells: the true boundary, or the labelled test points."""
+    b = dataset.boundary(ctx)
+    if b is None:
+        return test_points(ctx, size)
+    if b["kind"] == "axes":
+        return axes(grid.extent)
+    return circle(b["radius"])

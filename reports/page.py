@@ -8,7 +8,7 @@ from pathlib import Path
 from jinja2 import nodes
 from markupsafe import Markup
 
-from reports import sections, theme
+from reports import dataset, sections, theme
 from reports.bundle import vega_bundle
 from reports.htmltools import json_script
 from reports.templating import ENV
@@ -51,6 +51,7 @@ def render(ctx) -> tuple[str, list[sections.Section]]:
 
     text = ENV.get_template(PAGE).render(
         section=one,
+        page_title=dataset.network(ctx),
         sections=many,
         vega_specs=vega_specs,
         style=Markup(STYLE.read_text(encoding="utf-8")),

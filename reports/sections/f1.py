@@ -9,7 +9,7 @@ import base64
 import altair as alt
 import numpy as np
 
-from reports import fmt, maps
+from reports import dataset, fmt, maps
 from reports.htmltools import json_script
 from reports.sections import Section
 from reports.templating import render
@@ -20,6 +20,7 @@ CANVAS_SIZE = 500
 QUERIES = {
     "grid": "select grid_i, grid_j, x0, p_outside, contrib from input_grid where run_id = $run order by grid_j, grid_i",
     "test": "select label, contrib from test_contribs where run_id = $run order by point_id",
+    "points": "select x0, x1, label from points where run_id = $run and split = 'test' order by point_id",
     "knockouts": "select node, loss_only_off from knockout_ranking where run_id = $run order by node",
 }
 
@@ -43,7 +44,14 @@ def payload(ctx) -> dict:
         "hidden": ctx.hidden,
         "gridSize": len(xs),
         "extent": [float(xs[0]), float(xs[-1])],
-        "radius": float(ctx.run["radius"]),
+        # what to draw over the map: {"kind": "circle", "radius": r}, {"kind": "axes"}, or None, and
+        # then the test points ([x0, x1, label] each) to draw instead
+        "boundary": dataset.boundary(ctx),
+        "points": None if dataset.boundary(ctx) else [
+            [float(r["x0"]), float(r["x1"]), int(r["label"])]
+            for r in ctx.wh.run_frame(QUERIES["points"]).iter_rows(named=True)],
+        # the training square, dotted: the study's and the generated datasets' [-1, 1]² (a CSV has none)
+        "square": None if dataset.name(ctx) == "csv" else 1.0,
         "logitBias": float(ctx.run["logit_bias"]),
         "gridContrib": _b64(_lists(grid, "contrib", ctx.hidden)),
         "testContrib": _b64(_lists(test, "contrib", ctx.hidden)),
@@ -55,17 +63,19 @@ def controls(ctx, data: dict):
     knockouts = {r["node"]: r["loss_only_off"] for r in ctx.wh.run_frame(QUERIES["knockouts"]).iter_rows(named=True)}
     nodes = [(node, f"test loss with only node {node} off: {knockouts[node]:.4f}"
               if knockouts.get(node) is not None else "") for node in range(ctx.hidden)]
-    return render("f1.html.j2", canvas_size=CANVAS_SIZE, nodes=nodes,
+    study = dataset.is_study(ctx)
+    return render("f1.html.j2", canvas_size=CANVAS_SIZE, nodes=nodes, p_title=dataset.p_title(ctx),
+                  zero="inside" if study else "label 0", one="outside" if study else "label 1",
                   full_loss=fmt.fixed(ctx.run["test_loss"], 4), full_accuracy=fmt.pct(ctx.run["test_accuracy"], 1),
                   data=json_script("f1-data", data))
 
 
 def caption(ctx, data: dict) -> str:
     lo, hi = (fmt.num(v, 2) for v in data["extent"])
+    square = "" if data["square"] is None else ", wider than the training square (dotted)"
     return (
-        f"Colour is the network's probability that a point is outside the circle (label 1), over the square "
-        f"[{lo}, {hi}]², wider than the training square (dotted); the dashed circle is the label boundary, "
-        f"radius {float(ctx.run['radius']):.3f} (rule '{ctx.run['label_rule']}'). Switch neurons off to see the "
+        f"Colour is the network's probability that a point is {dataset.label_one(ctx)}, over the square "
+        f"[{lo}, {hi}]²{square}; {dataset.overlay_words(ctx)}. Switch neurons off to see the "
         f"map and the test loss change at once: with all {ctx.hidden} on the loss is "
         f"{fmt.fixed(ctx.run['test_loss'], 4)} and the accuracy {fmt.pct(ctx.run['test_accuracy'], 1)}."
     )
@@ -75,8 +85,9 @@ def snapshot_chart(ctx) -> alt.LayerChart:
     """Static F1 for the PNG snapshot: p(outside) of the full network."""
     grid = ctx.wh.run_frame(QUERIES["grid"])
     source = inline(grid.select("grid_i", "grid_j", "p_outside"), significant=3)
-    cells = maps.cell_chart(maps.grid_of(ctx), "p_outside", "p(outside)", maps.p_outside_scale(), 420, source=source)
-    return alt.layer(cells, maps.circle(float(ctx.run["radius"])))
+    grid = maps.grid_of(ctx)
+    cells = maps.cell_chart(grid, "p_outside", dataset.p_title(ctx), maps.p_outside_scale(), 420, source=source)
+    return alt.layer(cells, maps.overlay(ctx, grid))
 
 
 def section(ctx) -> Section:

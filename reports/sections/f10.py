@@ -6,7 +6,7 @@ import math
 
 import altair as alt
 
-from reports import fmt, maps, theme
+from reports import dataset, fmt, maps, theme
 from reports.sections import Section
 from reports.vldata import inline
 
@@ -49,26 +49,41 @@ def chart(ctx) -> alt.FacetChart:
     cells = maps.cell_chart(grid, "node_grad", ["∂ pointwise loss", "/ ∂on_i"], scale, theme.SMALL,
                             axis=alt.Axis(tickCount=5, labelFontSize=9),
                             legend=alt.Legend(format=".2~f", gradientLength=220), stride=step)
-    radius = float(ctx.run["radius"])
-    # The circle is drawn from each facet's own rows (a facet's layers share its data): the cells
-    # of the bottom grid row, spread around the circle by their column index.
+    source = inline(ctx.wh.run_frame(QUERIES["maps"], {"stride": step}), significant=3)
+    return (
+        alt.layer(cells, *boundary_layers(ctx, grid, step), data=source)
+        .facet(facet=alt.Facet("node:O", title=None, header=alt.Header(labelExpr="'node ' + datum.value")),
+               columns=theme.facet_columns(ctx.hidden))
+    )
+
+
+def boundary_layers(ctx, grid: maps.Grid, step: int) -> list[alt.Chart]:
+    """The true boundary, drawn from each facet's own rows (a facet's layers share its data); none
+    for data without one (the test points would hide these small maps)."""
+    b = dataset.boundary(ctx)
+    line = {"color": "#333", "strokeWidth": 0.8, "strokeDash": [3, 2]}
+    if b is None:
+        return []
+    if b["kind"] == "axes":  # two rules through 0, from one row of each facet
+        one = alt.Chart().transform_filter("datum.grid_i == 0 && datum.grid_j == 0")
+        return [one.mark_rule(**line).encode(x=alt.datum(0.0)), one.mark_rule(**line).encode(y=alt.datum(0.0))]
+    # the circle: the cells of the bottom grid row, spread around it by their column index
+    radius = b["radius"]
     last = (grid.side - 1) // step * step
-    circle_layer = (
+    return [
         alt.Chart()
         .transform_filter("datum.grid_j == 0")
         .transform_calculate(
             cx=f"{radius} * cos(2 * PI * datum.grid_i / {last})",
             cy=f"{radius} * sin(2 * PI * datum.grid_i / {last})",
         )
-        .mark_line(color="#333", strokeWidth=0.8, strokeDash=[3, 2])
+        .mark_line(**line)
         .encode(x="cx:Q", y="cy:Q", order="grid_i:Q")
-    )
-    source = inline(ctx.wh.run_frame(QUERIES["maps"], {"stride": step}), significant=3)
-    return (
-        alt.layer(cells, circle_layer, data=source)
-        .facet(facet=alt.Facet("node:O", title=None, header=alt.Header(labelExpr="'node ' + datum.value")),
-               columns=theme.facet_columns(ctx.hidden))
-    )
+    ]
+
+
+def inside_outside(ctx) -> str:
+    return " (one colour inside the circle, the other just outside it)" if dataset.is_study(ctx) else ""
 
 
 def caption(ctx) -> str:
@@ -78,17 +93,18 @@ def caption(ctx) -> str:
     bias_text = (
         f"{'Nodes' if len(biases) > 1 else 'Node'} {fmt.join(biases)} {'are' if len(biases) > 1 else 'is'} active "
         f"over the whole training square and act{'' if len(biases) > 1 else 's'} as "
-        f"{'biases' if len(biases) > 1 else 'a bias'} (one colour inside the circle, the other just outside "
-        f"it); the rest are zero on part of the square and slice an edge off it." if biases
+        f"{'biases' if len(biases) > 1 else 'a bias'}{inside_outside(ctx)}; the rest are zero on part of the square and slice an edge off it." if biases
         else "No node is active over the whole training square; each slices off part of it."
     )
     side = (grid.side - 1) // step + 1
     sampling = f" Drawn on a {side}×{side} subsample of the {grid.side}×{grid.side} grid." if step > 1 else ""
+    overlay = f" The dashed {'circle is' if (dataset.boundary(ctx) or {}).get('kind') == 'circle' else 'lines are'} " \
+        f"the label boundary." if dataset.boundary(ctx) else ""
     return (
         f"For each node i of the full network, ∂(pointwise loss)/∂on_i over the plane: blue where more of node i "
         f"lowers the loss at that point, orange where it raises it; one colour scale for all panels, centred at 0 "
         f"and clipped at ±{scale_limit(ctx, step):.2g} ({100 * GRAD_SCALE_QUANTILE:.0f}th percentile of |value|). "
-        f"{bias_text}{sampling}"
+        f"{bias_text}{overlay}{sampling}"
     )
 
 

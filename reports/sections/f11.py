@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import altair as alt
 
-from reports import fmt, maps
+from reports import dataset, fmt, maps
 from reports.sections import Section, missing
 from reports.vldata import inline
 
@@ -16,13 +16,17 @@ QUERIES = {
 
 def chart(ctx) -> alt.LayerChart:
     source = inline(ctx.wh.run_frame(QUERIES["grid"]), significant=3)
-    cells = maps.cell_chart(maps.grid_of(ctx), "loss", "pointwise loss", alt.Scale(scheme="viridis"), 420, source=source)
-    return alt.layer(cells, maps.circle(float(ctx.run["radius"])))
+    grid = maps.grid_of(ctx)
+    cells = maps.cell_chart(grid, "loss", "pointwise loss", alt.Scale(scheme="viridis"), 420, source=source)
+    return alt.layer(cells, maps.overlay(ctx, grid))
 
 
 def caption(ctx) -> str:
     b = ctx.wh.run_row(QUERIES["boundary"])
-    intro = "Loss of the full network at each point of the plane (the dashed line is the label circle)."
+    intro = f"Loss of the full network at each point of the plane; {dataset.overlay_words(ctx)}."
+    if dataset.boundary(ctx) is None:
+        return (f"{intro} A point of the plane is labelled as its nearest test point, since this data has no "
+                f"label rule of its own.")
     if not b:  # a coarse grid over a wide extent can miss [-1, 1]² altogether
         return (f"{intro} No point of this run's input grid lies inside the training square, so where in the "
                 f"square the loss lies is not defined here (a larger --grid-size puts points inside it).")
@@ -32,7 +36,7 @@ def caption(ctx) -> str:
     return (
         f"{intro} Inside the "
         f"training square, {fmt.pct(b['share_loss_in_band'])} of the summed pointwise loss lies within "
-        f"{b['band_width']:g} of the circle, a band covering {fmt.pct(b['share_area_in_band'])} of the square: "
+        f"{b['band_width']:g} of {dataset.boundary_noun(ctx)}, a band covering {fmt.pct(b['share_area_in_band'])} of the square: "
         f"the network is unsure only near the boundary."
     )
 

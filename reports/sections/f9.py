@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from reports import fmt, theme
+from reports import dataset, fmt, theme
 from reports.sections import Section, missing
 from reports.vldata import inline
 
@@ -81,7 +81,7 @@ def noise_rule(ctx, c: dict) -> alt.LayerChart | None:
                                           "label": [f"the study: {c['study_low']}–{c['study_high']}"]})))
     study = [band.mark_rect(color=STUDY_COLOUR, opacity=0.18).encode(y="low:Q", y2="high:Q"),
              band.mark_text(align="left", dx=4, dy=-4, color=STUDY_COLOUR, fontSize=11, baseline="bottom").encode(
-                 x=alt.value(0), y="high:Q", text="label:N")]
+                 x=alt.value(0), y="high:Q", text="label:N")] if dataset.is_study(ctx) else []
     curves, title = ["sampled curve", "exact curve"], f"first k with |r| < 2/√{n_paths}"
     marks = pl.DataFrame({
         "paths": [float(n_paths), float(n_paths)],
@@ -123,7 +123,11 @@ def rule_text(ctx, s: dict, c: dict) -> str:
                 f"(2/√{n} = {fmt.fixed(s['noise_level'])}) the correlation with the start falls within it "
                 f"{sampled}.")
     study = f"{c['study_low']}–{c['study_high']}"
-    if c.get("min_paths_study") is not None:
+    needed = ("min_paths_study", "min_paths_study_low", "max_paths_study_low", "min_paths_study_high",
+              "max_paths_study_high", "max_paths_study")
+    if not dataset.is_study(ctx):  # the study's number is about its circle's network
+        implied = ""
+    elif all(c.get(key) is not None for key in needed):
         implied = (
             f"The study saw {study}: under the same rule the exact curve gives {c['study_low']} with "
             f"{c['min_paths_study_low']:,}–{c['max_paths_study_low']:,} paths and {c['study_high']} with "
@@ -140,7 +144,8 @@ def rule_text(ctx, s: dict, c: dict) -> str:
     return (
         f" One rule says when a correlation is noise, on every side: {noise}. With this run's n = {n:,} "
         f"(2/√{n} = {fmt.fixed(s['noise_level'])}) the sampled correlation with the start falls within it "
-        f"{sampled}, the exact one at k = {c['decay_length_exact']}. {implied} Right: the exact curve's first "
+        f"{sampled}, the exact one at k = {c['decay_length_exact']}. {implied + ' ' if implied else ''}Right: the "
+        f"exact curve's first "
         f"insignificant k for every n."
     )
 

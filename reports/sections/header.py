@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from reports import fmt
+from reports import dataset, fmt
 from reports.sections import Section
 from reports.tables import table
 from reports.templating import render
@@ -24,7 +24,9 @@ QUERIES = {
     "counts": """
         select
             (select count(*) from points where run_id = $run and split = 'test') as test_points,
+            (select count(*) from points where run_id = $run and split = 'train') as train_points,
             (select avg(label) from points where run_id = $run and split = 'train') as train_outside,
+            (select avg(label) from points where run_id = $run and split = 'test') as test_ones,
             (select count(*) from mask_samples where run_id = $run) as sampled_masks,
             (select count(distinct path_id) from flip_paths where run_id = $run) as flip_paths
     """,
@@ -40,19 +42,55 @@ def which_run(ctx) -> str:
             f"runs {others} (python -m reports.build --run-id ID shows another).")
 
 
+# How each generated dataset's points and labels are drawn (ingest/datasets.py), for the facts.
+DATA = {
+    "xor": "xor, TensorFlow Playground's, scaled to [−1, 1]²: label 1 where x0·x1 ≥ 0 (first and third quadrants)",
+    "gauss": "gauss, TensorFlow Playground's two Gaussian clouds, scaled: label 1 around (0.4, 0.4), label 0 "
+             "around (−0.4, −0.4); no boundary line (the clouds overlap)",
+    "spiral": "spiral, TensorFlow Playground's two interleaved spiral arms, scaled to [−1, 1]²: one arm each "
+              "label; no boundary line",
+    "csv": "your own points, read from CSV files; no boundary line",
+}
+
+
+LEDE = {"xor": "the xor pattern (label 1 where x0·x1 ≥ 0)", "gauss": "two Gaussian clouds",
+        "spiral": "two interleaved spiral arms", "csv": "your own CSV files"}
+
+
+def data_fact(ctx, counts: dict) -> tuple[str, str]:
+    """The label rule (the circle), or what the data is and how its labels fall."""
+    run = ctx.run
+    if dataset.is_study(ctx):
+        rule = str(run["label_rule"])
+        return ("label rule", f"'{rule}': {RULES.get(rule, rule)}; radius {float(run['radius']):.4f}, "
+                              f"{fmt.pct(counts['train_outside'])} of the training points outside")
+    name = dataset.name(ctx)
+    return ("data", f"{DATA.get(name, name)}; {fmt.pct(counts['train_outside'])} of the training points and "
+                    f"{fmt.pct(counts['test_ones'])} of the test points have label 1")
+
+
+def test_fact(ctx, counts: dict, setup: dict) -> str:
+    cfg, run = ctx.config, ctx.run
+    if dataset.name(ctx) == "csv":
+        return f"{counts['test_points']:,} points (file sha256 {str(run.get('test_data_sha256'))[:12]}…)"
+    if not dataset.is_study(ctx):
+        return f"{counts['test_points']:,} points (seed {cfg.get('test_seed')})"
+    study_test = ", the study's" if setup.get("same_test_points") else ""
+    return f"{counts['test_points']:,} points (numpy seed {cfg.get('test_seed')}{study_test})"
+
+
 def facts(ctx, counts: dict, setup: dict) -> list[tuple[str, str]]:
     run, cfg = ctx.run, ctx.config
-    rule = str(run["label_rule"])
-    study_test = ", the study's" if setup.get("same_test_points") else ""
+    points = (f"{fmt.integer(counts['train_points'])} points (file sha256 {str(run.get('train_data_sha256'))[:12]}…)"
+              if dataset.name(ctx) == "csv" else f"{fmt.integer(cfg.get('train_points'))} points")
     return [
         ("network", f"2 inputs → {ctx.hidden} ReLU neurons, each × its mask entry on_i → 2 softmax outputs"),
-        ("label rule", f"'{rule}': {RULES.get(rule, rule)}; radius {float(run['radius']):.4f}, "
-                       f"{fmt.pct(counts['train_outside'])} of the training points outside"),
-        ("training", f"{fmt.integer(cfg.get('train_points'))} points, {cfg.get('epochs')} epochs, RMSprop, "
+        data_fact(ctx, counts),
+        ("training", f"{points}, {cfg.get('epochs')} epochs, RMSprop, "
                      f"batch {cfg.get('batch_size')}, seed {run.get('train_seed')}"),
         ("full network", f"train loss {fmt.fixed(run['train_loss'], 4)} ({fmt.pct(run['train_accuracy'], 1)}), "
                          f"test loss {fmt.fixed(run['test_loss'], 4)} ({fmt.pct(run['test_accuracy'], 1)})"),
-        ("test set", f"{counts['test_points']:,} points (numpy seed {cfg.get('test_seed')}{study_test})"),
+        ("test set", test_fact(ctx, counts, setup)),
         ("sampled masks", f"{counts['sampled_masks']:,} (numpy seed {cfg.get('mask_seed')}); "
                           f"p = {', '.join(fmt.prob(p) for p in ctx.keep_probs)}"),
         ("flip paths", f"{counts['flip_paths']:,} (seed {cfg.get('path_seed')})"),
@@ -104,15 +142,20 @@ def section(ctx) -> Section:
     comparison = ctx.wh.run_frame(QUERIES["comparison"])
     setup = ctx.wh.run_row(QUERIES["setup"])
     counts = ctx.wh.run_row(QUERIES["counts"])
+    study = dataset.is_study(ctx)
     body = render(
         "header.html.j2",
+        study=study,
+        network=dataset.network(ctx),
+        data_words=LEDE.get(dataset.name(ctx), dataset.name(ctx)),
         hidden=ctx.hidden,
         n_masks=f"{ctx.n_masks:,}",
         study_opening=STUDY_OPENING,
         which_run=which_run(ctx),
         facts=facts(ctx, counts, setup),
-        caption=comparison_caption(ctx, setup, comparison.height),
-        comparison=comparison_table(comparison) if comparison.height else "",
+        # the study's numbers only in its own setting; elsewhere one line says they do not apply
+        caption=comparison_caption(ctx, setup, comparison.height) if study else dataset.not_applicable(ctx),
+        comparison=comparison_table(comparison) if comparison.height and study else "",
         config=config_table(ctx),
     )
     return Section("study-vs-run-title", "The study vs this run", body=body)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from reports import fmt, maps, theme
+from reports import dataset, fmt, maps, theme
 from reports.sections import Section
 from reports.vldata import inline
 
@@ -63,19 +63,19 @@ def loss_by_size(ctx) -> alt.LayerChart:
 
 
 def best_maps(ctx) -> alt.HConcatChart:
-    """The best k-node network's p(outside) over the plane, in F1's colours with its circle."""
+    """The best k-node network's p(outside) over the plane, in F1's colours with F1's overlay."""
     frame = ctx.wh.run_frame(QUERIES["maps"])
     grid = maps.grid_of(ctx)
     panels = []
     for k in frame["k"].unique(maintain_order=True).to_list():
         rows = frame.filter(pl.col("k") == k)
-        cells = maps.cell_chart(grid, "p_outside", "p(outside)", maps.p_outside_scale(), MAP_SIZE,
+        cells = maps.cell_chart(grid, "p_outside", dataset.p_title(ctx), maps.p_outside_scale(), MAP_SIZE,
                                 source=inline(rows.select("grid_i", "grid_j", "p_outside"), significant=3),
                                 axis=alt.Axis(tickCount=5, labelFontSize=9))
         title = alt.TitleParams(f"best {k} nodes: loss {float(rows['best_loss'][0]):.3f}",
                                 subtitle=f"nodes on: {', '.join(map(str, fmt.nodes(rows['mask'][0], ctx.hidden)))}",
                                 fontSize=12, subtitleFontSize=10)
-        panels.append(alt.layer(cells, maps.circle(float(ctx.run["radius"]))).properties(title=title))
+        panels.append(alt.layer(cells, maps.overlay(ctx, grid, size=4)).properties(title=title))
     return alt.hconcat(*panels, spacing=14).resolve_scale(color="shared")
 
 
@@ -111,8 +111,8 @@ def caption(ctx) -> str:
         sizes = fmt.join(f"{k}-" for k in at_sizes["k"]) + "node"
         nodes = "; ".join(f"{r['k']}: nodes {', '.join(map(str, fmt.nodes(r['best_mask'], n)))}"
                           for r in at_sizes.iter_rows(named=True))
-        maps_text = (f" Below, the best {sizes} networks over the plane, coloured as F1 (p(outside), the label "
-                     f"circle dashed) — {nodes}.")
+        maps_text = (f" Below, the best {sizes} networks over the plane, coloured as F1 ({dataset.p_title(ctx)}; "
+                     f"{dataset.overlay_words(ctx)}) — {nodes}.")
     best_text = f" Best subnetworks: {fmt.join(parts)}." if parts else ""
     return (f"Over all masks with k nodes on: the lowest, median, mean and highest test loss (log scale)."
             f"{best_text}{near}{rise_text}{maps_text}")

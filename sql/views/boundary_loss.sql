@@ -1,6 +1,7 @@
--- one row per run: where the full network's pointwise loss lies inside the training square [−1, 1]²
--- (F11) — the share of the summed loss over the input grid's points within band_width of the label
--- circle, beside the share of the square's grid points that band covers
+-- one row per run whose data has a label boundary (the circle, xor's axes): where the full network's
+-- pointwise loss lies inside the training square [−1, 1]² (F11) — the share of the summed loss over
+-- the input grid's points within band_width of the boundary, beside the share of the square's grid
+-- points that band covers
 create or replace view boundary_loss as
 with grid as (
     select run_id, x0, x1, loss::double as loss from input_grid
@@ -8,10 +9,11 @@ with grid as (
 ),
 
 runs_ as (
-    select run_id, radius from runs
+    select run_id, boundary, radius from runs
+    where boundary in ('circle', 'axes')
 ),
 
--- "near the boundary": within this distance of the circle, in input units
+-- "near the boundary": within this distance of it, in input units
 band as (
     select 0.2 as band_width
 ),
@@ -20,7 +22,10 @@ marked as (
     select
         g.run_id,
         g.loss,
-        abs(sqrt(g.x0 * g.x0 + g.x1 * g.x1) - r.radius) < band.band_width as in_band
+        case r.boundary
+            when 'circle' then abs(sqrt(g.x0 * g.x0 + g.x1 * g.x1) - r.radius)
+            else least(abs(g.x0), abs(g.x1))  -- the axes
+        end < band.band_width as in_band
     from grid as g
     join runs_ as r using (run_id)
     cross join band
