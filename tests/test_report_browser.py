@@ -206,3 +206,73 @@ def test_charts_beyond_the_study_render_with_their_data(loaded, small_store, war
     })()""")
     assert sorted(c for c in cells if c == grid.height) == [grid.height] * len(sizes)
     assert [m for m in loaded.console if m[0] in ("error", "warning")] == []
+
+
+MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT = 44, 10, 10  # the F1 canvas's plot area (reports/heatmap.js)
+VIRIDIS_ENDS = ((253, 231, 37), (68, 1, 84))  # viridis' last and first colours: p = 0 yellow, p = 1 navy
+
+
+def map_and_bar_pixels(page, grid_size: int):
+    """The F1 canvas's colours at nine points inside every grid cell (grid_j · G + grid_i order, x1
+    upwards), as "r,g,b" strings, and the colour bar's colour at each of its pixels."""
+    return page.evaluate(f"""(() => {{
+        const c = document.getElementById('f1-canvas'), ctx = c.getContext('2d'), G = {grid_size};
+        const plot = c.width - {MARGIN_LEFT} - {MARGIN_RIGHT}, cells = [];
+        for (let j = 0; j < G; j++) for (let i = 0; i < G; i++) {{
+          const samples = [];  // 3 × 3 points inside the cell: the dashed circle and square cross a few
+          for (const fy of [0.3, 0.5, 0.7]) for (const fx of [0.3, 0.5, 0.7]) {{
+            const x = Math.floor({MARGIN_LEFT} + (i + fx) / G * plot), y = Math.floor({MARGIN_TOP} + (G - 1 - j + fy) / G * plot);
+            samples.push(Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3)).join(','));
+          }}
+          cells.push(samples);
+        }}
+        const b = document.getElementById('f1-colourbar'), bar = b.getContext('2d').getImageData(0, 7, b.width, 1).data;
+        const barRgb = [];
+        for (let x = 0; x < b.width; x++) barRgb.push([bar[4 * x], bar[4 * x + 1], bar[4 * x + 2]]);
+        return [cells, barRgb];
+    }})()""")
+
+
+def test_heat_map_pixels_are_the_stored_grid_in_the_colour_bars_colours(loaded, small_store):
+    """Each cell of the drawn map (not only the numbers behind it) has the colour the colour bar gives
+    its stored p(outside): catches a map drawn upside down or a colour scale turned around."""
+    grid = run_rows(small_store, "input_grid").sort("grid_j", "grid_i")
+    size = int(grid["grid_i"].max()) + 1
+    cells, bar = map_and_bar_pixels(loaded.page, size)
+    assert tuple(bar[0]) == VIRIDIS_ENDS[0] and tuple(bar[-1]) == VIRIDIS_ENDS[1]
+    # bar pixel x shows the colour of level round(x / (width − 1) · 255)
+    by_level = {round(x / (len(bar) - 1) * 255): tuple(rgb) for x, rgb in enumerate(bar)}
+    compared = 0
+    for samples, p in zip(cells, grid["p_outside"].to_list()):
+        level = round(p * 255)
+        if level in by_level:
+            # the colour most of the cell shows (a line drawn over the map covers at most a third of it)
+            shown = max(set(samples), key=samples.count)
+            assert shown == ",".join(map(str, by_level[level])), (p, samples, by_level[level])
+            compared += 1
+    assert compared >= 0.8 * len(cells)
+
+
+def test_the_readout_names_the_cell_under_the_pointer(loaded, small_store):
+    grid = run_rows(small_store, "input_grid")
+    size = int(grid["grid_i"].max()) + 1
+    p = {(r["grid_i"], r["grid_j"]): r for r in grid.iter_rows(named=True)}
+    # a cell whose p(outside) differs from its mirror images, so a transposed or flipped lookup shows
+    i, j = max(((i, j) for i in range(size) for j in range(size)),
+               key=lambda c: min(abs(p[c]["p_outside"] - p[(c[1], c[0])]["p_outside"]),
+                                 abs(p[c]["p_outside"] - p[(c[0], size - 1 - c[1])]["p_outside"])))
+    page = loaded.page
+    page.locator("#f1-canvas").scroll_into_view_if_needed()
+    box = page.locator("#f1-canvas").bounding_box()
+    width = page.evaluate("document.getElementById('f1-canvas').width")
+    scale = box["width"] / width
+    plot = width - MARGIN_LEFT - MARGIN_RIGHT
+    x = box["x"] + scale * (MARGIN_LEFT + (i + 0.5) / size * plot)
+    y = box["y"] + scale * (MARGIN_TOP + (size - 1 - j + 0.5) / size * plot)
+    page.mouse.move(x, y)
+    text = page.locator("#f1-readout").inner_text()
+    head, value = text.split(": p(outside) = ")
+    x0, x1 = (float(part.split(" = ")[1].replace("−", "-")) for part in head.split(", "))
+    step = p[(1, 0)]["x0"] - p[(0, 0)]["x0"]
+    assert abs(x0 - p[(i, j)]["x0"]) < step / 2 and abs(x1 - p[(i, j)]["x1"]) < step / 2
+    assert float(value) == pytest.approx(p[(i, j)]["p_outside"], abs=6e-4)
