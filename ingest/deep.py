@@ -36,11 +36,7 @@ same algebra runs as torch ops (`backend` says which), after one line on stderr 
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
-import platform
-import subprocess
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -66,45 +62,8 @@ _loaded: dict[str, object] = {}
 
 
 def _compile() -> ctypes.CDLL:
-    """deep.c built like knock.c (native.py's flags, cached in __pycache__ by a hash), or Unavailable."""
-    machine = platform.machine()
-    if machine.lower() not in native.X86:
-        raise native.Unavailable(f"this is not an x86 machine ({machine or 'unknown'})")
-    compiler = native.find_compiler()
-    if compiler is None:
-        raise native.Unavailable("no C compiler found (neither cc nor gcc is on PATH)")
-    source = SOURCE.read_bytes()
-    digest = hashlib.sha256(source)
-    digest.update("\0".join(["", *native.FLAGS, compiler, machine]).encode())
-    lib = SOURCE.parent / "__pycache__" / f"deep-{digest.hexdigest()[:16]}.so"
-
-    def build(target: Path) -> None:
-        with tempfile.TemporaryDirectory(prefix="knockout-deep-", dir=target.parent) as tmp:
-            (Path(tmp) / SOURCE.name).write_bytes(source)
-            subprocess.run([compiler, *native.FLAGS, "-o", target.name, SOURCE.name, "-lm"], cwd=tmp,
-                           check=True, capture_output=True, encoding="utf-8", errors="replace", timeout=120)
-            os.replace(Path(tmp) / target.name, target)  # atomic: no process loads half a file
-
-    try:
-        try:
-            if not lib.exists():
-                lib.parent.mkdir(exist_ok=True)
-                build(lib)
-            dll = ctypes.CDLL(str(lib))
-        except OSError:  # cache folder not writable: a private temporary one for this process
-            with tempfile.TemporaryDirectory(prefix="knockout-deep-") as tmp:
-                lib = Path(tmp) / "deep.so"
-                build(lib)
-                dll = ctypes.CDLL(str(lib))
-    except subprocess.CalledProcessError as exc:
-        raise native.Unavailable(f"compiling {SOURCE.name} failed: "
-                                 f"{native._first_error(exc.stderr or '')}") from None
-    except subprocess.TimeoutExpired:
-        raise native.Unavailable(f"compiling {SOURCE.name} took over 120 s") from None
-    except OSError as exc:
-        raise native.Unavailable(f"cannot build or load the compiled loops: {exc}") from None
-    if not dll.deep_cpu_ok():
-        raise native.Unavailable("this CPU lacks AVX2 + FMA")
+    """deep.c built and loaded like knock.c (native.open_library), or native.Unavailable."""
+    dll = native.open_library(SOURCE, "deep_cpu_ok")
     dll.deep_rows.restype = None
     dll.deep_rows.argtypes = [ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_int64] * 5 \
         + [ctypes.c_void_p] * 10

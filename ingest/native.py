@@ -57,38 +57,40 @@ def _first_error(stderr: str) -> str:
     return (errors or lines or ["no message"])[0]
 
 
-def _build(compiler: str, source: bytes, lib: Path) -> None:
-    """Compiles `source` into `lib`, atomically: a process that loads it never sees half a file."""
+def _build(compiler: str, path: Path, source: bytes, lib: Path) -> None:
+    """Compiles `source` (the bytes of `path`) into `lib`, atomically: a process that loads it never
+    sees half a file."""
     with tempfile.TemporaryDirectory(prefix="knockout-kernel-", dir=lib.parent) as tmp:
-        (Path(tmp) / SOURCE.name).write_bytes(source)  # the very bytes the cache key hashed
-        # run inside the folder, so a compiler message names knock.c, not a temporary path
-        subprocess.run([compiler, *FLAGS, "-o", lib.name, SOURCE.name, "-lm"], cwd=tmp, check=True,
+        (Path(tmp) / path.name).write_bytes(source)  # the very bytes the cache key hashed
+        # run inside the folder, so a compiler message names the .c file, not a temporary path
+        subprocess.run([compiler, *FLAGS, "-o", lib.name, path.name, "-lm"], cwd=tmp, check=True,
                        capture_output=True, encoding="utf-8", errors="replace", timeout=120)
         os.replace(Path(tmp) / lib.name, lib)
 
 
-def _open(compiler: str) -> ctypes.CDLL:
+def _open(compiler: str, path: Path) -> ctypes.CDLL:
     # Kept beside the .pyc files, named by what went into it, so later processes skip the ~0.5 s
     # compile. Where that folder is not writable, a private temporary folder serves this process
     # only (never a shared, guessable path that another user could fill).
-    source = SOURCE.read_bytes()
+    source = path.read_bytes()
     digest = hashlib.sha256(source)
     digest.update("\0".join(["", *FLAGS, compiler, platform.machine()]).encode())
-    lib = SOURCE.parent / "__pycache__" / f"knock-{digest.hexdigest()[:16]}.so"
+    lib = path.parent / "__pycache__" / f"{path.stem}-{digest.hexdigest()[:16]}.so"
     try:
         if not lib.exists():
             lib.parent.mkdir(exist_ok=True)
-            _build(compiler, source, lib)
+            _build(compiler, path, source, lib)
         return ctypes.CDLL(str(lib))
     except OSError:
         with tempfile.TemporaryDirectory(prefix="knockout-kernel-") as tmp:
-            lib = Path(tmp) / "knock.so"
-            _build(compiler, source, lib)
+            lib = Path(tmp) / f"{path.stem}.so"
+            _build(compiler, path, source, lib)
             return ctypes.CDLL(str(lib))  # stays mapped after its folder is removed
 
 
-def _compile() -> ctypes.CDLL:
-    """The loaded loops, or Unavailable saying why not."""
+def open_library(path: Path, cpu_ok: str) -> ctypes.CDLL:
+    """The C file `path` compiled (once, cached) and loaded, or Unavailable saying why not; `cpu_ok`
+    names its exported check that this CPU has AVX2 + FMA. knock.c and deep.c both load this way."""
     machine = platform.machine()
     if machine.lower() not in X86:
         raise Unavailable(f"this is not an x86 machine ({machine or 'unknown'})")
@@ -96,15 +98,21 @@ def _compile() -> ctypes.CDLL:
     if compiler is None:
         raise Unavailable("no C compiler found (neither cc nor gcc is on PATH)")
     try:
-        dll = _open(compiler)
+        dll = _open(compiler, path)
     except subprocess.CalledProcessError as exc:
-        raise Unavailable(f"compiling {SOURCE.name} failed: {_first_error(exc.stderr or '')}") from None
+        raise Unavailable(f"compiling {path.name} failed: {_first_error(exc.stderr or '')}") from None
     except subprocess.TimeoutExpired:
-        raise Unavailable(f"compiling {SOURCE.name} took over 120 s") from None
+        raise Unavailable(f"compiling {path.name} took over 120 s") from None
     except OSError as exc:
         raise Unavailable(f"cannot build or load the compiled loops: {exc}") from None
-    if not dll.knock_cpu_ok():
+    if not getattr(dll, cpu_ok)():
         raise Unavailable("this CPU lacks AVX2 + FMA")
+    return dll
+
+
+def _compile() -> ctypes.CDLL:
+    """The loaded loops, or Unavailable saying why not."""
+    dll = open_library(SOURCE, "knock_cpu_ok")
     fn = dll.knock_masks
     fn.restype = None
     fn.argtypes = [ctypes.c_int64] * 4 + [ctypes.c_void_p] * 8

@@ -56,7 +56,7 @@ REASONS = {
     "no compiler": (lambda mp, tmp: mp.setattr(native, "find_compiler", lambda: None), "no C compiler found"),
     "non-x86": (lambda mp, tmp: mp.setattr(native.platform, "machine", lambda: "aarch64"),
                 "not an x86 machine (aarch64)"),
-    "no AVX2": (lambda mp, tmp: mp.setattr(native, "_open", lambda compiler: NoAvx()), "lacks AVX2 + FMA"),
+    "no AVX2": (lambda mp, tmp: mp.setattr(native, "_open", lambda compiler, path: NoAvx()), "lacks AVX2 + FMA"),
     "compile fails": (broken_source, "compiling knock.c failed:"),
 }
 
