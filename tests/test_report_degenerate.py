@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import html
 import io
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -111,6 +112,11 @@ NAMED = {
     "keep prob 1e-9": {"hidden": 4, "keep_probs": "1e-9"},
     "one flip path": {"hidden": 4, "flip_paths": 1},
     "grid of one point": {"hidden": 3, "grid_size": 1},
+    # found by the property test below: a path correlation of exactly 0 made 4/r² infinite in
+    # flip_path_significance, and casting it to a count of paths failed in the warehouse
+    "keep prob near 1, two test points": {"hidden": 2, "train_points": 51, "epochs": 1, "train_seeds": "1",
+                                          "test_points": 2, "samples_per_prob": 4, "keep_probs": "0.999999999",
+                                          "flip_paths": 4, "grid_size": 2, "grid_extent": 2.0},
     "all of them": {"hidden": 1, "samples_per_prob": 1, "keep_probs": "1e-9", "flip_paths": 1, "grid_size": 1,
                     "test_points": 1, "train_points": 1},
 }
@@ -148,9 +154,11 @@ def small_configs(draw) -> dict:
 
 
 # Each example is a whole run, so shrinking a failure could take many minutes: the failing config is
-# printed as drawn instead (note), and the named configs above are the shrunk cases worth keeping.
+# printed as drawn instead (note), and the named configs above are the cases found worth keeping.
+# The suite draws the same 12 configs every time (derandomize), so CI never turns on a new draw;
+# KNOCKOUT_EXPLORE=1 draws fresh ones (a failure found that way becomes a named config above).
 @settings(max_examples=12, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow])
+          derandomize=not os.environ.get("KNOCKOUT_EXPLORE"), suppress_health_check=[HealthCheck.too_slow])
 @given(config=small_configs())
 def test_any_small_valid_config_renders_a_complete_page(config):
     note(f"config: {config}")

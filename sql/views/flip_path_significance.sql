@@ -33,9 +33,11 @@ ranges as (
         corr,
         abs(corr) as cut_off_low,
         smallest_earlier as cut_off_high,
-        ceil(4 / pow(smallest_earlier, 2))::bigint as min_paths,
-        -- the largest n with 2/√n > |r_k|; every n when r_k = 0
-        case when corr <> 0 then ceil(4 / pow(corr, 2))::bigint - 1 end as max_paths
+        -- beyond 9·10^18 paths (|r| below ~7·10^-10, or 0) no count of paths is a number: null
+        case when 4 / pow(smallest_earlier, 2) < 9e18 then ceil(4 / pow(smallest_earlier, 2))::bigint end
+            as min_paths,
+        -- the largest n with 2/√n > |r_k|; every n when r_k = 0 (or so small that no count reaches it)
+        case when 4 / pow(corr, 2) < 9e18 then ceil(4 / pow(corr, 2))::bigint - 1 end as max_paths
     from earlier
     where k >= 1
 ),
