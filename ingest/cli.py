@@ -42,7 +42,8 @@ def stages_epilog() -> str:
         text = " ".join(flag(name) for name in stage.reads)
         if stage.uses:
             text += ", and what " + " and ".join(stage.uses) + " wrote"
-        lines += textwrap.wrap(text, 100, initial_indent=f"  {stage.name:<11} ", subsequent_indent=" " * 14)
+        lines += textwrap.wrap(text, 100, initial_indent=f"  {stage.name:<11} ", subsequent_indent=" " * 14,
+                               break_on_hyphens=False)
     return "\n".join(lines)
 
 
