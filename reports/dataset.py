@@ -19,8 +19,11 @@ def is_study(ctx) -> bool:
 
 
 def network(ctx) -> str:
-    """E.g. '2→12→2 ReLU on xor'."""
-    return f"2→{ctx.hidden}→2 ReLU on {name(ctx)}"
+    """E.g. '2→12→2 ReLU on xor', '2→10→10→2 tanh on two spirals'."""
+    masked = "" if len(ctx.layers) == 1 or len(ctx.masked_layers) == len(ctx.layers) else \
+        f" (masks on layer{'s' if len(ctx.masked_layers) > 1 else ''} {', '.join(map(str, ctx.masked_layers))})"
+    act = "ReLU" if ctx.activation == "relu" else ctx.activation
+    return f"2→{'→'.join(map(str, ctx.layers))}→2 {act}{masked} on {name(ctx)}"
 
 
 def boundary(ctx) -> dict | None:

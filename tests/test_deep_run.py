@@ -1,0 +1,143 @@
+"""Deeper networks end to end: `python -m ingest.run --hidden 3,3` (relu, tanh, and layer 1 masked
+alone) writes a store whose exhaustive table is the brute-force answer, whose Shapley values are the
+permutation definition, whose runs row names the network, and whose page renders.
+
+The references here are independent of ingest/deep.py: a float64 torch forward pass per mask written
+in this file from the stored weights (long form, `layers.i.*`) and stored test points, with autograd
+for the gradients, and Shapley values summed over all N! orders."""
+from __future__ import annotations
+
+import itertools
+import math
+import re
+
+import duckdb
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import read_table, run_cli
+
+RUN = ["--hidden", "3,3", "--train-points", "500", "--epochs", "2", "--train-seeds", "0",
+       "--samples-per-prob", "20", "--flip-paths", "10", "--grid-size", "9"]
+VARIANTS = {
+    "relu": [],
+    "tanh": ["--activation", "tanh"],
+    "layer 1 masked": ["--mask-layers", "1"],
+}
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def deep_run(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp("deep")
+    store, page = root / "store", root / "report" / "index.html"
+    proc = run_cli("--store", str(store), "--report", str(page), *RUN, *VARIANTS[request.param])
+    return {"name": request.param, "proc": proc, "store": store, "page": page,
+            "activation": "tanh" if request.param == "tanh" else "relu",
+            "mask_layers": [1] if request.param == "layer 1 masked" else [1, 2]}
+
+
+def stored_layers(store) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """[(weight, bias), …] in float64 from the weights table's long form."""
+    w = read_table(store, "weights")
+    names = sorted(set(w["tensor"]), key=lambda t: (int(t.split(".")[1]), t))
+    assert names == [f"layers.{i}.{k}" for i in range(3) for k in ("bias", "weight")]
+    out = []
+    for i in range(3):
+        wt = w.filter(w["tensor"] == f"layers.{i}.weight")
+        bt = w.filter(w["tensor"] == f"layers.{i}.bias")
+        weight = torch.zeros(int(wt["row"].max()) + 1, int(wt["col"].max()) + 1, dtype=torch.float64)
+        weight[wt["row"].to_numpy(), wt["col"].to_numpy()] = torch.tensor(wt["value"].to_numpy(), dtype=torch.float64)
+        bias = torch.zeros(len(bt), dtype=torch.float64)
+        bias[bt["row"].to_numpy()] = torch.tensor(bt["value"].to_numpy(), dtype=torch.float64)
+        out.append((weight, bias))
+    return out
+
+
+def brute_force(layers, activation, mask_layers, x, y, mask: int):
+    """Mean cross-entropy of the masked network and its gradient with respect to the N gates."""
+    act = torch.relu if activation == "relu" else torch.tanh
+    n = sum(layers[m - 1][0].shape[0] for m in mask_layers)
+    gates = torch.tensor([float((mask >> i) & 1) for i in range(n)], dtype=torch.float64, requires_grad=True)
+    h, at = x, 0
+    for index, (w, b) in enumerate(layers[:-1]):
+        h = act(h @ w.T + b)
+        if index + 1 in mask_layers:
+            h = h * gates[at:at + w.shape[0]]
+            at += w.shape[0]
+    logits = h @ layers[-1][0].T + layers[-1][1]
+    loss = torch.nn.functional.cross_entropy(logits, y)
+    loss.backward()
+    return loss.item(), gates.grad.numpy()
+
+
+def test_run_completes(deep_run):
+    assert deep_run["proc"].returncode == 0, deep_run["proc"].stderr
+
+
+def test_exhaustive_table_is_the_brute_force_answer(deep_run):
+    store = deep_run["store"]
+    points = read_table(store, "points").filter(read_table(store, "points")["split"] == "test").sort("point_id")
+    x = torch.as_tensor(points.select("x0", "x1").to_numpy(), dtype=torch.float64)
+    y = torch.as_tensor(points["label"].to_numpy().astype(np.int64))
+    layers = stored_layers(store)
+    table = read_table(store, "mask_exhaustive").sort("mask")
+    n = 6 if deep_run["mask_layers"] == [1, 2] else 3
+    assert table["mask"].to_list() == list(range(2 ** n))
+    stored_grad = np.stack(table["grad"].to_numpy())
+    for mask, loss in zip(table["mask"].to_list(), table["loss"].to_list()):
+        want_loss, want_grad = brute_force(layers, deep_run["activation"], deep_run["mask_layers"], x, y, mask)
+        assert loss == pytest.approx(want_loss, rel=2e-6, abs=1e-7), mask
+        np.testing.assert_allclose(stored_grad[mask], want_grad, rtol=1e-4, atol=2e-6, err_msg=str(mask))
+    # the full network's loss is the runs row's test loss
+    runs = read_table(store, "runs")
+    assert runs["test_loss"][0] == pytest.approx(table["loss"][2 ** n - 1], rel=1e-6)
+
+
+def test_shapley_values_are_the_permutation_definition(deep_run):
+    store = deep_run["store"]
+    table = read_table(store, "mask_exhaustive").sort("mask")
+    loss = table["loss"].to_numpy().astype(np.float64)
+    n = int(math.log2(len(loss)))
+    phi = np.zeros(n)
+    for order in itertools.permutations(range(n)):
+        mask = 0
+        for node in order:
+            phi[node] += loss[mask | (1 << node)] - loss[mask]
+            mask |= 1 << node
+    phi /= math.factorial(n)
+    con = duckdb.connect(str(store / "warehouse.duckdb"), read_only=True)
+    try:
+        got = con.execute("select node, shapley from shapley_values where run_id = 0 order by node").fetchall()
+    finally:
+        con.close()
+    assert [node for node, _ in got] == list(range(n))
+    np.testing.assert_allclose([value for _, value in got], phi, rtol=1e-9, atol=1e-12)
+
+
+def test_runs_records_the_network(deep_run):
+    runs = read_table(deep_run["store"], "runs")
+    assert runs["layer_sizes"].to_list() == [[3, 3]]
+    assert runs["activation"].to_list() == [deep_run["activation"]]
+    assert runs["mask_layers"].to_list() == [deep_run["mask_layers"]]
+    assert runs["hidden"].to_list() == [3 * len(deep_run["mask_layers"])]
+    # one-layer quantities are null or absent, not made up
+    assert runs["logit_bias"].to_list() == [None]
+    assert read_table(deep_run["store"], "test_contribs").height == 0
+    grid = read_table(deep_run["store"], "input_grid")
+    assert grid.height == 81 and all(len(v) == 0 for v in grid["contrib"].to_list())
+    assert all(len(v) == 3 * len(deep_run["mask_layers"]) for v in grid["node_grad"].to_list())
+
+
+def test_page_renders(deep_run):
+    proc = deep_run["proc"]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    html = deep_run["page"].read_text()
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", " ", html, flags=re.S))
+    for word in ("nan", "NaN", "None", "undefined"):
+        assert not re.search(rf"\b{word}\b", text), word
+    act = "ReLU" if deep_run["activation"] == "relu" else "tanh"
+    assert f"2→3→3→2 {act}" in html
+    # F1 carries the network (forward mode) and labels its units by layer
+    assert '"mode": "forward"' in html or '"mode":"forward"' in html
+    assert "L1·0" in html and ("L2·2" in html) == (deep_run["mask_layers"] == [1, 2])
