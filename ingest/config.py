@@ -194,6 +194,9 @@ def coerce(name: str, value, kind: str, from_text: bool):
         word = "integers" if one == "int" else "numbers"
         return tuple(_number(name, item, one, from_text) for item in _items(name, value, from_text, word))
     if kind == "layers":  # one size stays an int (the study's config, byte for byte); several: a tuple
+        if not from_text and (isinstance(value, bool) or not isinstance(value, (int, list))):
+            raise UserError(f"config '{name}' must be an integer or a list of integers (one per hidden "
+                            f"layer), got {shown(value)}")
         sizes = coerce(name, [value] if isinstance(value, int) and not isinstance(value, bool) else value,
                        "ints", from_text)
         return sizes[0] if len(sizes) == 1 else sizes

@@ -72,5 +72,8 @@ def boundary_noun(ctx) -> str:
 
 
 def not_applicable(ctx) -> str:
+    if is_study(ctx):  # the circle, but another network
+        return (f"The study's numbers do not apply to this run: the study trained one hidden layer of ReLUs, this "
+                f"run {network(ctx)}, so no number is compared with the study's.")
     return (f"The study's numbers do not apply to this run: the study trained on its circle, this run on "
             f"{NAMES.get(name(ctx), name(ctx))}, so no number is compared with the study's.")

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from tests.conftest import read_table, run_cli
+from tests.test_report_browser import browser  # noqa: F401  (the fixture: one Chromium for the module)
 
 RUN = ["--hidden", "3,3", "--train-points", "500", "--epochs", "2", "--train-seeds", "0",
        "--samples-per-prob", "20", "--flip-paths", "10", "--grid-size", "9"]
@@ -141,3 +142,37 @@ def test_page_renders(deep_run):
     # F1 carries the network (forward mode) and labels its units by layer
     assert '"mode": "forward"' in html or '"mode":"forward"' in html
     assert "L1·0" in html and ("L2·2" in html) == (deep_run["mask_layers"] == [1, 2])
+
+
+def test_browser_recomputes_the_network_when_units_toggle(deep_run, browser):
+    """F1 runs the stored weights forward in the page: the map is the stored grid, the live loss the
+    stored loss of the mask the checkboxes make, for a unit of each layer; units read 'L1·0'."""
+    from tests.test_report_browser import LoadedPage
+    store = deep_run["store"]
+    tab = LoadedPage(browser, deep_run["page"])
+    try:
+        page = tab.page
+        assert tab.errors == [] and tab.requests == []
+        assert [m for m in tab.console if m[0] in ("error", "warning")] == []
+        grid = read_table(store, "input_grid").sort("grid_j", "grid_i")
+        np.testing.assert_allclose(np.array(page.evaluate("knockoutHeatmap.pOutside()")),
+                                   grid["p_outside"].to_numpy(), atol=1e-5)
+        table = read_table(store, "mask_exhaustive")
+        loss_of = dict(zip(table["mask"].to_list(), table["loss"].to_list()))
+        n = len(deep_run["mask_layers"]) * 3
+        full = 2 ** n - 1
+        assert page.evaluate("knockoutHeatmap.loss") == pytest.approx(loss_of[full], rel=1e-5)
+        mask = full
+        for node in range(0, n, 2):  # units 0, 2 of layer 1 (and 1 of layer 2 when it is masked)
+            page.locator(f'#f1-nodes input[data-node="{node}"]').click()
+            mask ^= 1 << node
+            page.wait_for_function(f"knockoutHeatmap.mask === '{mask}'")
+            assert page.evaluate("knockoutHeatmap.loss") == pytest.approx(loss_of[mask], rel=1e-5), mask
+        labels = [f"L{1 + i // 3}·{i % 3}" for i in range(0, n, 2)]
+        assert page.locator("#f1-off").inner_text() == ", ".join(labels)
+        page.locator("#f1-clear").click()
+        page.wait_for_function("knockoutHeatmap.mask === '0'")
+        assert page.evaluate("knockoutHeatmap.loss") == pytest.approx(loss_of[0], rel=1e-5)
+        assert tab.errors == []
+    finally:
+        tab.close()
