@@ -67,6 +67,16 @@ class Context:
     def unit_label(self, node: int) -> str:
         return self.unit_labels()[node]
 
+    def named(self, node: int) -> str:
+        """'node 3' for one hidden layer, 'unit L1·3' for deeper networks."""
+        return f"node {node}" if len(self.layers) == 1 else f"unit {self.unit_label(node)}"
+
+    def facet_label(self) -> str:
+        """Vega expression of a per-node facet's header (datum.value is the node number)."""
+        if len(self.layers) == 1:
+            return "'node ' + datum.value"
+        return json.dumps(self.unit_labels(), ensure_ascii=False) + "[+datum.value]"
+
     @property
     def n_masks(self) -> int:
         return 2 ** self.hidden

@@ -52,7 +52,7 @@ def chart(ctx) -> alt.FacetChart:
     source = inline(ctx.wh.run_frame(QUERIES["maps"], {"stride": step}), significant=3)
     return (
         alt.layer(cells, *boundary_layers(ctx, grid, step), data=source)
-        .facet(facet=alt.Facet("node:O", title=None, header=alt.Header(labelExpr="'node ' + datum.value")),
+        .facet(facet=alt.Facet("node:O", title=None, header=alt.Header(labelExpr=ctx.facet_label())),
                columns=theme.facet_columns(ctx.hidden))
     )
 
