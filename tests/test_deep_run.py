@@ -176,3 +176,83 @@ def test_browser_recomputes_the_network_when_units_toggle(deep_run, browser):
         assert tab.errors == []
     finally:
         tab.close()
+
+
+def test_a_mask_has_the_same_numbers_in_every_table(deep_run):
+    """Samples, landmarks and flip paths come from the same evaluator as the exhaustive table (and the
+    flip paths of the rerun below from a network rebuilt from its stored weights)."""
+    store = deep_run["store"]
+    exhaustive = read_table(store, "mask_exhaustive").sort("mask")
+    loss = exhaustive["loss"].to_numpy()
+    grad = np.stack(exhaustive["grad"].to_numpy())
+    for name in ("mask_samples", "mask_landmarks", "flip_paths"):
+        table = read_table(store, name)
+        masks = table["mask"].to_numpy()
+        np.testing.assert_array_equal(table["loss"].to_numpy(), loss[masks], err_msg=name)
+        if "grad" in table.columns:
+            np.testing.assert_array_equal(np.stack(table["grad"].to_numpy()), grad[masks], err_msg=name)
+
+
+def test_a_rerun_rebuilds_the_network_from_its_weights(deep_run, tmp_path):
+    """More flip paths: only that stage reruns, on the network read back from the weights table."""
+    import shutil
+    store = tmp_path / "store"
+    shutil.copytree(deep_run["store"], store)
+    args = [a if a != "10" else "12" for a in RUN]  # --flip-paths 12
+    proc = run_cli("--store", str(store), "--no-report", *args, *VARIANTS[deep_run["name"]])
+    assert proc.returncode == 0, proc.stderr
+    assert "reusing 1 trained network" in proc.stderr + proc.stdout
+    loss = read_table(store, "mask_exhaustive").sort("mask")["loss"].to_numpy()
+    paths = read_table(store, "flip_paths")
+    assert paths["path_id"].max() == 11
+    np.testing.assert_array_equal(paths["loss"].to_numpy(), loss[paths["mask"].to_numpy()])
+
+
+BAD_NETWORKS = [
+    (["--hidden", "1,2,3,4,5"], "gives 5 hidden layers; at most 4"),
+    (["--hidden", "3,0"], "'hidden' must be positive"),
+    (["--hidden", "3,x"], "'hidden' must be an integer"),
+    (["--hidden", "3,,3"], "'hidden' has an empty item"),
+    (["--activation", "sigmoid"], "'activation' must be one of relu, tanh"),
+    (["--hidden", "3,3", "--mask-layers", "3"], "'mask_layers' must name hidden layers 1 to 2"),
+    (["--hidden", "3,3", "--mask-layers", "2,2"], "'mask_layers' has a repeated layer"),
+    (["--hidden", "13,13"], "N = 26 masked units means 67,108,864 masks"),
+]
+
+
+@pytest.mark.parametrize("flags, message", BAD_NETWORKS, ids=[" ".join(f) for f, _ in BAD_NETWORKS])
+def test_a_bad_network_is_one_line_and_exit_2(flags, message, tmp_path):
+    proc = run_cli("--store", str(tmp_path / "store"), *flags)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert not (tmp_path / "store").exists()
+
+
+def test_network_config_counts_masked_units_and_reads_toml(tmp_path):
+    from ingest import cli
+    config, _ = cli.parse(["--hidden", "13,13", "--mask-layers", "2", "--store", str(tmp_path / "s")])
+    assert (config.layers, config.masked_layers, config.nodes) == ((13, 13), (2,), 13)  # under the limit
+    toml = tmp_path / "c.toml"
+    toml.write_text('hidden = [10, 10]\nactivation = "tanh"\nmask_layers = [1]\n')
+    config, _ = cli.parse(["--config", str(toml), "--store", str(tmp_path / "s")])
+    assert (config.hidden, config.activation, config.nodes, config.study_shape) == ((10, 10), "tanh", 10, False)
+    toml.write_text("hidden = [20]\n")  # one layer is the study's int, so its fingerprints stay as they were
+    assert cli.parse(["--config", str(toml), "--store", str(tmp_path / "s")])[0].hidden == 20
+    toml.write_text('hidden = "8"\n')
+    with pytest.raises(Exception, match="must be an integer or a list of integers"):
+        cli.parse(["--config", str(toml), "--store", str(tmp_path / "s")])
+
+
+def test_mlp_networks_train_alike_alone_and_in_lockstep():
+    """train_mlp: a network's weights depend on its own seed only, not on the networks beside it."""
+    from ingest import network
+    from ingest.config import Config
+    config = Config(hidden=(4, 3), activation="tanh", train_points=64, epochs=2, batch_size=16)
+    rng = np.random.default_rng(0)
+    data = [(rng.uniform(-1, 1, (64, 2)).astype(np.float32), rng.integers(0, 2, 64)) for _ in range(2)]
+    both = network.train_mlp(config, data, [5, 7])
+    alone = network.train_mlp(config, data[1:], [7])
+    for a, b in zip(both[1].state_dict().values(), alone[0].state_dict().values()):
+        assert torch.equal(a, b)
+    assert not torch.equal(both[0].layers[0].weight, alone[0].layers[0].weight)
