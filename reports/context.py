@@ -71,6 +71,10 @@ class Context:
         """'node 3' for one hidden layer, 'unit L1·3' for deeper networks."""
         return f"node {node}" if len(self.layers) == 1 else f"unit {self.unit_label(node)}"
 
+    def node_axis(self) -> dict:
+        """Axis options naming nodes by unit (L1·3) for deeper networks; none for one layer."""
+        return {} if len(self.layers) == 1 else {"labelExpr": self.facet_label()}
+
     def facet_label(self) -> str:
         """Vega expression of a per-node facet's header (datum.value is the node number)."""
         if len(self.layers) == 1:

@@ -55,7 +55,8 @@ def bars(ctx) -> alt.FacetChart:
         .mark_bar()
         .encode(
             x=alt.X("value:Q", title=None, axis=alt.Axis(tickCount=3, format="~g")),
-            y=alt.Y("node:O", sort=node_order(ctx), title="node (most helpful by Shapley value first)"),
+            y=alt.Y("node:O", sort=node_order(ctx), title="node (most helpful by Shapley value first)",
+                    **({"axis": alt.Axis(**ctx.node_axis())} if ctx.node_axis() else {})),
             color=alt.Color("switching the node on:N", scale=SIGN_COLOURS, legend=alt.Legend(orient="bottom")),
             tooltip=["score:N", "node:O", alt.Tooltip("value:Q", format=".4f")],
         )
