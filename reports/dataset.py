@@ -18,6 +18,12 @@ def is_study(ctx) -> bool:
     return name(ctx) == STUDY_DATASET
 
 
+def is_study_setting(ctx) -> bool:
+    """The study's circle and its network's shape (one hidden layer of ReLUs): where the study's own
+    numbers are compared with the run's."""
+    return is_study(ctx) and ctx.one_layer
+
+
 def network(ctx) -> str:
     """E.g. '2→12→2 ReLU on xor', '2→10→10→2 tanh on two spirals'."""
     masked = "" if len(ctx.layers) == 1 or len(ctx.masked_layers) == len(ctx.layers) else \

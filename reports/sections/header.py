@@ -163,7 +163,7 @@ def section(ctx) -> Section:
     setup = ctx.wh.run_row(QUERIES["setup"])
     counts = ctx.wh.run_row(QUERIES["counts"])
     # the study's setting: its circle and its network shape (one hidden layer of ReLUs)
-    study = dataset.is_study(ctx) and ctx.one_layer
+    study = dataset.is_study_setting(ctx)
     body = render(
         "header.html.j2",
         units_words=units_words(ctx),
