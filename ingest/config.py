@@ -34,7 +34,7 @@ class Config:
     activation: str = setting("relu", "hidden units' activation: relu (the study's) or tanh")
     # empty: every hidden layer
     mask_layers: tuple[int, ...] = setting((), "comma-separated hidden layers (1-based) whose units the masks "
-                                           "switch off (default: all); N counts their units")
+                                           "switch off, empty for all of them; N counts their units")
     # `code`: x0²+x1² > √(2/π) as the study's code tests (NOTES.md)
     label_rule: str = setting("code", "label rule: 'code' (x0²+x1² > √(2/π), the study's code) or "
                                       "'intent' (radius √(2/π))")
