@@ -55,8 +55,8 @@ def kernel_seconds(store: Path) -> float:
     for run_id in range(len(config.train_seeds)):
         kernel = stages.load_trained(config, store, run_id).kernel
         start = time.perf_counter()
-        for lo in range(0, 1 << config.hidden, config.shard_masks):
-            kernel.evaluate_range(lo, min(lo + config.shard_masks, 1 << config.hidden))
+        for lo in range(0, 1 << config.nodes, config.shard_masks):
+            kernel.evaluate_range(lo, min(lo + config.shard_masks, 1 << config.nodes))
         total += time.perf_counter() - start
     return total
 

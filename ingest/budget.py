@@ -21,9 +21,9 @@ EXHAUSTIVE_BLOCK = 1 << 18  # masks per exhaustive row group (stages.EXHAUSTIVE_
 
 
 def _sizes(c) -> dict:
-    return {"R": len(c.train_seeds), "N": c.hidden, "T": c.train_points, "P": c.test_points,
-            "S": c.samples_per_prob * len(c.keep_probs), "F": c.flip_paths * (c.hidden + 1),
-            "G": c.grid_size ** 2, "E": 2 ** c.hidden if c.exhaustive else 0}
+    return {"R": len(c.train_seeds), "N": c.nodes, "T": c.train_points, "P": c.test_points,
+            "S": c.samples_per_prob * len(c.keep_probs), "F": c.flip_paths * (c.nodes + 1),
+            "G": c.grid_size ** 2, "E": 2 ** c.nodes if c.exhaustive else 0}
 
 
 def memory_by_stage(c) -> dict[str, float]:

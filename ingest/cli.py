@@ -28,7 +28,7 @@ def field_help(f, readers: list[str]) -> str:
     through a stage whose files they read (their declarations in ingest/stages.py), or what it
     changes instead."""
     default = f.default
-    shown = ",".join(str(v) for v in default) if isinstance(default, tuple) else default
+    shown = (",".join(str(v) for v in default) or "empty") if isinstance(default, tuple) else default
     if readers:
         return f"{f.metadata['help']} (default: {shown}; read by: {', '.join(readers)})"
     return f"{f.metadata['help']} (default: {shown}; changes only {f.metadata['changes_only']})"
@@ -42,7 +42,8 @@ def stages_epilog() -> str:
         text = " ".join(flag(name) for name in stage.reads)
         if stage.uses:
             text += ", and what " + " and ".join(stage.uses) + " wrote"
-        lines += textwrap.wrap(text, 100, initial_indent=f"  {stage.name:<11} ", subsequent_indent=" " * 14)
+        lines += textwrap.wrap(text, 100, initial_indent=f"  {stage.name:<11} ", subsequent_indent=" " * 14,
+                               break_on_hyphens=False)
     return "\n".join(lines)
 
 

@@ -28,8 +28,13 @@ def setting(default, help: str, *, changes_only: str | None = None):
 
 @dataclass(frozen=True)
 class Config:
-    # the study's network 2→20→2
-    hidden: int = setting(20, "hidden ReLU nodes N")
+    # the study's network 2→20→2; "10,10" gives two hidden layers (at most MAX_DEPTH)
+    hidden: int | tuple[int, ...] = setting(20, "hidden units: one number for one hidden layer (the study's "
+                                                "20), or comma-separated sizes for 2 to 4 layers, e.g. 10,10")
+    activation: str = setting("relu", "hidden units' activation: relu (the study's) or tanh")
+    # empty: every hidden layer
+    mask_layers: tuple[int, ...] = setting((), "comma-separated hidden layers (1-based) whose units the masks "
+                                           "switch off, empty for all of them; N counts their units")
     # `code`: x0²+x1² > √(2/π) as the study's code tests (NOTES.md)
     label_rule: str = setting("code", "label rule: 'code' (x0²+x1² > √(2/π), the study's code) or "
                                       "'intent' (radius √(2/π))")
@@ -94,6 +99,28 @@ class Config:
     device: str = setting("cpu", "where the mask kernel runs: cpu, or cuda / cuda:N when present",
                           changes_only="speed; off the CPU the kernel takes its torch path, whose "
                                        "float32 results can differ in the last bit")
+
+    @property
+    def layers(self) -> tuple[int, ...]:
+        """The hidden layers' sizes, input side first."""
+        return self.hidden if isinstance(self.hidden, tuple) else (self.hidden,)
+
+    @property
+    def masked_layers(self) -> tuple[int, ...]:
+        """The masked hidden layers, 1-based, in order."""
+        return tuple(sorted(self.mask_layers)) if self.mask_layers else tuple(range(1, len(self.layers) + 1))
+
+    @property
+    def nodes(self) -> int:
+        """N: the number of masked units, the bits of a mask (layer by layer)."""
+        return sum(self.layers[m - 1] for m in self.masked_layers)
+
+    @property
+    def study_shape(self) -> bool:
+        """One hidden layer of ReLUs: the network Knockout has always trained, stored and evaluated
+        with its one-layer kernel (ingest/kernel.py). Any other network takes the general MLP
+        (ingest/network.py) and the deep evaluator (ingest/deep.py)."""
+        return len(self.layers) == 1 and self.activation == "relu"
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -166,6 +193,13 @@ def coerce(name: str, value, kind: str, from_text: bool):
         one = kind[:-1]
         word = "integers" if one == "int" else "numbers"
         return tuple(_number(name, item, one, from_text) for item in _items(name, value, from_text, word))
+    if kind == "layers":  # one size stays an int (the study's config, byte for byte); several: a tuple
+        if not from_text and (isinstance(value, bool) or not isinstance(value, (int, list))):
+            raise UserError(f"config '{name}' must be an integer or a list of integers (one per hidden "
+                            f"layer), got {shown(value)}")
+        sizes = coerce(name, [value] if isinstance(value, int) and not isinstance(value, bool) else value,
+                       "ints", from_text)
+        return sizes[0] if len(sizes) == 1 else sizes
     if kind == "str":
         if not isinstance(value, str):
             raise UserError(f"config '{name}' must be a string, got {shown(value)}")
@@ -176,7 +210,8 @@ def coerce(name: str, value, kind: str, from_text: bool):
 def field_kind(name: str) -> str:
     kind = {f.name: f.type for f in fields(Config)}[name]
     return {"int": "int", "float": "float", "bool": "bool", "str": "str",
-            "tuple[float, ...]": "floats", "tuple[int, ...]": "ints"}[kind]
+            "tuple[float, ...]": "floats", "tuple[int, ...]": "ints",
+            "int | tuple[int, ...]": "layers"}[kind]
 
 
 def read_toml(path: Path) -> dict:
@@ -238,7 +273,10 @@ def from_toml(table: dict, source: str) -> dict:
 def build(values: dict) -> Config:
     """Defaults, then `values` (already typed: TOML then flags, merged, or a manifest's config,
     whose lists become tuples); checked as a whole."""
-    config = Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    if isinstance(values.get("hidden"), tuple) and len(values["hidden"]) == 1:
+        values["hidden"] = values["hidden"][0]
+    config = Config(**values)
     validate(config)
     return config
 
@@ -257,7 +295,8 @@ DEVICE = re.compile(r"cpu|cuda(:[0-9]+)?")
 
 
 def validate(c: Config) -> None:
-    positive = ("hidden", "train_points", "epochs", "batch_size", "test_points",
+    validate_network(c)
+    positive = ("train_points", "epochs", "batch_size", "test_points",
                 "samples_per_prob", "flip_paths", "grid_size", "block_masks", "shard_masks")
     for name in positive:
         if getattr(c, name) <= 0:
@@ -293,15 +332,15 @@ def validate(c: Config) -> None:
             raise UserError(f"config 'keep_probs' values must lie strictly between 0 and 1, got {p}")
     if len(set(c.keep_probs)) != len(c.keep_probs):
         raise UserError(f"config 'keep_probs' has a repeated value: {shown(list(c.keep_probs))}")
-    if c.hidden > MAX_HIDDEN:
-        raise UserError(f"config 'hidden' = {shown(c.hidden)} is too large: a mask must fit a signed "
-                        f"64-bit integer, so at most {MAX_HIDDEN} hidden nodes")
-    if c.exhaustive and c.hidden > MAX_EXHAUSTIVE_HIDDEN and not c.force_exhaustive:
-        rows = 2 ** c.hidden
-        gigabytes = rows * (4 * c.hidden + 24) / 1e9
+    if c.nodes > MAX_HIDDEN:
+        raise UserError(f"config 'hidden' = {shown(c.hidden)} masks {c.nodes} units, too many: a mask must fit "
+                        f"a signed 64-bit integer, so at most {MAX_HIDDEN} masked units")
+    if c.exhaustive and c.nodes > MAX_EXHAUSTIVE_HIDDEN and not c.force_exhaustive:
+        rows = 2 ** c.nodes
+        gigabytes = rows * (4 * c.nodes + 24) / 1e9
         hours = rows / 300_000 / 3600
         raise UserError(
-            f"exhaustive enumeration of N = {c.hidden} nodes means {rows:,} masks "
+            f"exhaustive enumeration of N = {c.nodes} masked units means {rows:,} masks "
             f"(~{gigabytes:,.0f} GB of Parquet, ~{hours:,.1f} h); pass --no-exhaustive, "
             f"or --force-exhaustive if you mean it")
     for name in ("test_seed", "mask_seed", "path_seed"):
@@ -319,6 +358,29 @@ def validate(c: Config) -> None:
     if len(set(c.train_seeds)) != len(c.train_seeds):
         raise UserError(f"config 'train_seeds' has a repeated seed: {shown(list(c.train_seeds))}")
     validate_estimators(c)
+
+
+MAX_DEPTH = 4  # hidden layers (ingest/deep.py)
+ACTIVATIONS = ("relu", "tanh")
+
+
+def validate_network(c: Config) -> None:
+    """The network's shape: 1 to MAX_DEPTH positive layer sizes, a known activation, masked layers
+    that exist, each named once."""
+    if not 1 <= len(c.layers) <= MAX_DEPTH:
+        raise UserError(f"config 'hidden' gives {len(c.layers)} hidden layers; at most {MAX_DEPTH}")
+    if any(size <= 0 for size in c.layers):
+        raise UserError(f"config 'hidden' must be positive, got {shown(c.hidden)}")
+    if any(size > MAX_HIDDEN for size in c.layers):
+        raise UserError(f"config 'hidden' = {shown(c.hidden)} is too large: at most {MAX_HIDDEN} units a layer")
+    if c.activation not in ACTIVATIONS:
+        raise UserError(f"config 'activation' must be one of {', '.join(ACTIVATIONS)}, got {shown(c.activation)}")
+    if len(set(c.mask_layers)) != len(c.mask_layers):
+        raise UserError(f"config 'mask_layers' has a repeated layer: {shown(list(c.mask_layers))}")
+    bad = [m for m in c.mask_layers if not 1 <= m <= len(c.layers)]
+    if bad:
+        raise UserError(f"config 'mask_layers' must name hidden layers 1 to {len(c.layers)}, got "
+                        f"{shown(list(c.mask_layers))}")
 
 
 # Beyond this many repetitions or masks per estimate the benchmark runs for hours.

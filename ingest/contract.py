@@ -14,7 +14,8 @@ from ingest.errors import StoreError
 # The layout and columns of the store (store/README.md); readers refuse any other.
 # 2: the summary_* tables, and mask_exhaustive linked rather than copied into the warehouse;
 # 3: store ids, runs.train_config, and a warehouse that records what it was built from (warehouse_info)
-STORE_VERSION = 3
+# 4: runs.layer_sizes, activation, mask_layers; weights of deeper networks as layers.i.*
+STORE_VERSION = 4
 # Written last by a run: what it finished, with fingerprints, hashes and row counts per file.
 MANIFEST = "manifest.json"
 WAREHOUSE = "warehouse.duckdb"

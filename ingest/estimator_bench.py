@@ -36,7 +36,7 @@ class Plan:
 
     @classmethod
     def of(cls, config) -> Plan:
-        return cls(config.estimators, config.exhaustive, tuple(config.estimator_runs), config.hidden,
+        return cls(config.estimators, config.exhaustive, tuple(config.estimator_runs), config.nodes,
                    config.estimator_max_budget, config.estimator_repetitions)
 
     def measures(self, run_id: int) -> bool:

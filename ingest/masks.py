@@ -30,7 +30,7 @@ def sampled(config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.RandomState(config.mask_seed)
     probs, ids, masks = [], [], []
     for p in config.keep_probs:
-        bits = rng.rand(config.samples_per_prob, config.hidden) < p
+        bits = rng.rand(config.samples_per_prob, config.nodes) < p
         probs.append(np.full(config.samples_per_prob, p))
         ids.append(np.arange(config.samples_per_prob, dtype=np.int32))
         masks.append(to_int(bits))

@@ -46,6 +46,12 @@ class Stage:
         if "train_seeds" in values:
             values["train_seeds"] = config.train_seeds[run_id]
         values = data.fingerprint_values(config, values)  # a CSV counts by its content (ingest/data.py)
+        # The network's shape at its defaults (relu, every layer masked) adds nothing: the study's
+        # network keeps the fingerprints it has always had.
+        if values.get("activation") == "relu":
+            del values["activation"]
+        if values.get("mask_layers") == ():
+            del values["mask_layers"]
         for name in self.uses:
             values[f"stage:{name}"] = STAGES[name].inputs(config, run_id)
         return values
@@ -85,8 +91,32 @@ def file_name(run_id: int) -> str:
 
 def accuracy(net, x, y) -> float:
     from ingest.kernel import logit_terms
+    from ingest.network import Network, logit_difference
+    if not isinstance(net, Network):
+        return float(np.mean((logit_difference(net, x) > 0) == (y == 1)))
     _, a, c = logit_terms(net, x)
     return float(np.mean((a.sum(axis=1) + c > 0) == (y == 1)))
+
+
+def kernel_for(config, net, x: np.ndarray, y: np.ndarray):
+    """The mask evaluator of this network on these points: the one-layer kernel (ingest/kernel.py)
+    for the study's shape, the deep evaluator (ingest/deep.py, on the CPU) for any other network.
+    Both answer evaluate, evaluate_range and pointwise with loss and gradients over the N masked
+    units, bits layer by layer."""
+    if config.study_shape:
+        from ingest.kernel import MaskKernel
+        return MaskKernel(net, x, y, device=config.device)
+    from ingest.deep import DeepKernel
+    from ingest.network import linear_layers
+    return DeepKernel(linear_layers(net), x, y, config.activation, list(config.masked_layers))
+
+
+def pointwise_full(config, net, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-point loss and ∂loss/∂on_i of the full network at labelled points (a grid)."""
+    if config.study_shape:
+        from ingest.kernel import MaskKernel
+        return MaskKernel(net, x, y).pointwise(masks.full(config.nodes))
+    return kernel_for(config, net, x[:1], y[:1]).pointwise(masks.full(config.nodes), x, y)
 
 
 def _test_set(config):
@@ -106,7 +136,7 @@ def training_data(config, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 # Everything the networks, their weights and their runs rows (test loss and accuracy) depend on.
 @stage("train", reads=("dataset", "train_data", "test_data",
-                       "hidden", "label_rule", "train_points", "epochs", "batch_size", "learning_rate",
+                       "hidden", "activation", "mask_layers", "label_rule", "train_points", "epochs", "batch_size", "learning_rate",
                        "rho", "epsilon", "train_seeds", "test_points", "test_seed"))
 def fit_all(config, seeds: dict[int, int], progress=None) -> dict[int, Fitted]:
     """Train the networks of {run_id: seed} together; raises UserError (writing nothing) if one diverged.
@@ -132,28 +162,37 @@ def describe(config, run_id: int, seed: int, net, x_train, y_train) -> Fitted:
     import pyarrow as pa
 
     from ingest import network, tables
-    from ingest.kernel import MaskKernel, logit_terms
+    from ingest.kernel import logit_terms
     x_test, y_test = _test_set(config)
-    full = np.array([masks.full(config.hidden)])
-    test_kernel = MaskKernel(net, x_test, y_test, device=config.device)
+    full = np.array([masks.full(config.nodes)])
+    test_kernel = kernel_for(config, net, x_test, y_test)
     test_loss = float(test_kernel.evaluate(full)[0][0])
-    train_loss = float(MaskKernel(net, x_train, y_train).evaluate(full)[0][0])
+    train_loss = float(kernel_for(config, net, x_train, y_train).evaluate(full)[0][0])
     tables.check_finite("the full network's loss", np.array([test_loss, train_loss]))
     run_row = pa.table({
-        "run_id": pa.array([run_id], pa.int32()), "train_seed": [seed], "hidden": [config.hidden],
+        "run_id": pa.array([run_id], pa.int32()), "train_seed": [seed], "hidden": [config.nodes],
         **data.runs_columns(config),  # dataset, label_rule, radius, boundary, CSV hashes
-        "logit_bias": [logit_terms(net, x_test[:1])[2]],
+        # one hidden layer: a mask's logit is logit_bias + Σ its units' contributions; undefined (null) beyond
+        "logit_bias": pa.array([logit_terms(net, x_test[:1])[2] if config.study_shape else None], pa.float64()),
         "train_loss": [train_loss], "train_accuracy": [accuracy(net, x_train, y_train)],
         "test_loss": [test_loss], "test_accuracy": [accuracy(net, x_test, y_test)],
         "train_config": [train_config(config, run_id)],
+        "layer_sizes": pa.array([list(config.layers)], pa.list_(pa.int32())),
+        "activation": pa.array([config.activation], pa.string()),
+        "mask_layers": pa.array([list(config.masked_layers)], pa.list_(pa.int32())),
     })
-    hidden, contrib, _ = logit_terms(net, x_test)
+    contrib_labels = y_test
+    if config.study_shape:
+        hidden, contrib, _ = logit_terms(net, x_test)
+    else:  # per-unit logit contributions exist for one hidden layer only: no rows
+        hidden = contrib = np.zeros((0, config.nodes), np.float32)
+        contrib_labels = y_test[:0]
     # In write order: the runs row last, so it only ever describes a network whose files are complete.
     out = {
         "weights": network.weights_table(net, run_id),
         "points": pa.concat_tables([tables.points_rows(run_id, "train", x_train, y_train),
                                     tables.points_rows(run_id, "test", x_test, y_test)]),
-        "test_contribs": tables.contrib_rows(run_id, y_test, hidden, contrib),
+        "test_contribs": tables.contrib_rows(run_id, contrib_labels, hidden, contrib),
         "runs": run_row,
     }
     return Fitted(Trained(run_id, net, test_kernel), out)
@@ -170,11 +209,10 @@ def load_trained(config, store: Path, run_id: int) -> Trained:
     import pyarrow.parquet as pq
 
     from ingest import network
-    from ingest.kernel import MaskKernel
     rows = pq.read_table(store / "weights" / f"{file_name(run_id)}.parquet")
-    net = network.from_weights_table(rows, run_id)
+    net = network.from_weights_table(rows, run_id, config)
     x_test, y_test = _test_set(config)
-    return Trained(run_id, net, MaskKernel(net, x_test, y_test, device=config.device))
+    return Trained(run_id, net, kernel_for(config, net, x_test, y_test))
 
 
 def evaluate(kernel: MaskKernel, mask_array: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
@@ -186,7 +224,7 @@ def evaluate(kernel: MaskKernel, mask_array: np.ndarray, block: int) -> tuple[np
     return loss, grad
 
 
-@stage("samples", reads=("hidden", "mask_seed", "samples_per_prob", "keep_probs"))
+@stage("samples", reads=("hidden", "mask_layers", "mask_seed", "samples_per_prob", "keep_probs"))
 def samples(config, store: Path, t: Trained) -> list[Path]:
     import pyarrow as pa
 
@@ -199,11 +237,11 @@ def samples(config, store: Path, t: Trained) -> list[Path]:
     return [write_file(store, "mask_samples", file_name(t.run_id), table)]
 
 
-@stage("landmarks", reads=("hidden",))
+@stage("landmarks", reads=("hidden", "mask_layers"))
 def landmarks(config, store: Path, t: Trained) -> list[Path]:
     from ingest import tables
     from ingest.store import write_file
-    marks = masks.landmarks(config.hidden)
+    marks = masks.landmarks(config.nodes)
     loss, grad = evaluate(t.kernel, marks, config.block_masks)
     return [write_file(store, "mask_landmarks", file_name(t.run_id),
                        tables.mask_rows(t.run_id, marks, loss, grad))]
@@ -212,14 +250,14 @@ def landmarks(config, store: Path, t: Trained) -> list[Path]:
 def exhaustive_shards(config) -> list[tuple[int, int]]:
     """Mask ranges, one file each: a killed run loses at most one shard of work."""
     from ingest.kernel import blocks
-    total = 2 ** config.hidden if config.exhaustive else 0
+    total = 2 ** config.nodes if config.exhaustive else 0
     return list(blocks(0, total, config.shard_masks)) or [(0, 0)]
 
 
 EXHAUSTIVE_ROWS = 1 << 18  # masks per exhaustive row group: ~25 MB of loss and gradients
 
 
-@stage("exhaustive", reads=("hidden", "exhaustive", "shard_masks"), parts=exhaustive_shards, threads=2)
+@stage("exhaustive", reads=("hidden", "mask_layers", "exhaustive", "shard_masks"), parts=exhaustive_shards, threads=2)
 def exhaustive_shard(config, store: Path, t: Trained, part: int, lo: int, hi: int) -> list[Path]:
     from ingest import tables
     from ingest.kernel import blocks
@@ -234,19 +272,19 @@ def exhaustive_shard(config, store: Path, t: Trained, part: int, lo: int, hi: in
             writer.write(tables.mask_rows(t.run_id, np.arange(b_lo, b_hi, dtype=np.int64), loss, grad))
         if hi == lo:  # --no-exhaustive: an empty file keeps the columns so every view answers
             empty = np.zeros(0, np.int64)
-            writer.write(tables.mask_rows(t.run_id, empty, np.zeros(0), np.zeros((0, config.hidden))))
+            writer.write(tables.mask_rows(t.run_id, empty, np.zeros(0), np.zeros((0, config.nodes))))
     return [writer.final]
 
 
-@stage("flip_paths", reads=("hidden", "flip_paths", "path_seed"))
+@stage("flip_paths", reads=("hidden", "mask_layers", "flip_paths", "path_seed"))
 def flip_paths(config, store: Path, t: Trained) -> list[Path]:
     import pyarrow as pa
 
     from ingest import tables
     from ingest.store import write_file
-    path_masks, flipped = paths.flip_paths(config.flip_paths, config.hidden, config.path_seed)
+    path_masks, flipped = paths.flip_paths(config.flip_paths, config.nodes, config.path_seed)
     loss, _ = evaluate(t.kernel, path_masks.ravel(), config.block_masks)
-    steps = config.hidden + 1
+    steps = config.nodes + 1
     node = flipped.ravel()
     table = tables.mask_rows(t.run_id, path_masks.ravel(), loss, None, leading={
         "path_id": pa.array(np.repeat(np.arange(config.flip_paths, dtype=np.int32), steps)),
@@ -256,17 +294,23 @@ def flip_paths(config, store: Path, t: Trained) -> list[Path]:
     return [write_file(store, "flip_paths", file_name(t.run_id), table)]
 
 
-@stage("grid", reads=("dataset", "hidden", "label_rule", "grid_size", "grid_extent"))
+@stage("grid", reads=("dataset", "hidden", "activation", "mask_layers", "label_rule", "grid_size", "grid_extent"))
 def input_grid(config, store: Path, t: Trained) -> list[Path]:
     from ingest import tables
-    from ingest.kernel import MaskKernel, logit_terms
+    from ingest.kernel import logit_terms
+    from ingest.network import logit_difference
     from ingest.store import write_file
     gi, gj, xg = grid.grid_points(config.grid_size, config.grid_extent)
     yg = data.labels_at(config, xg)
-    hidden, contrib, c = logit_terms(t.net, xg)
+    if config.study_shape:
+        hidden, contrib, c = logit_terms(t.net, xg)
+        d = contrib.sum(axis=1) + c
+    else:  # per-unit activations and contributions: one hidden layer only (empty lists)
+        hidden = contrib = np.zeros((len(xg), 0), np.float32)
+        d = logit_difference(t.net, xg)
     with np.errstate(over="ignore"):  # a far corner's exp(-d) may overflow: p_outside is then 0
-        p_outside = 1.0 / (1.0 + np.exp(-(contrib.sum(axis=1) + c)))
-    loss, node_grad = MaskKernel(t.net, xg, yg).pointwise(masks.full(config.hidden))
+        p_outside = 1.0 / (1.0 + np.exp(-d))
+    loss, node_grad = pointwise_full(config, t.net, xg, yg)
     return [write_file(store, "input_grid", file_name(t.run_id), tables.grid_rows(
         t.run_id, gi, gj, xg, yg, p_outside, loss, hidden, contrib, node_grad))]
 
@@ -277,12 +321,20 @@ def check_grid(config, t: Trained) -> None:
     of the run is written, rather than half-way through."""
     from ingest.errors import UserError
     from ingest.kernel import MaskKernel, logit_terms
+    from ingest.network import logit_difference
     e = config.grid_extent
     corners = np.array([[-e, -e], [-e, e], [e, -e], [e, e]])
+    if not config.study_shape:  # deeper networks: not piecewise linear on the square; check the grid
+        corners = grid.grid_points(config.grid_size, e)[2]
     with np.errstate(all="ignore"):  # an overflow is the answer here, not a warning to print
-        hidden, contrib, c = logit_terms(t.net, corners)
-        loss, node_grad = MaskKernel(t.net, corners, data.labels_at(config, corners)).pointwise(
-            masks.full(config.hidden))
+        if config.study_shape:
+            hidden, contrib, c = logit_terms(t.net, corners)
+            loss, node_grad = MaskKernel(t.net, corners, data.labels_at(config, corners)).pointwise(
+                masks.full(config.nodes))
+        else:
+            hidden, c = logit_difference(t.net, corners), 0.0
+            contrib = hidden
+            loss, node_grad = pointwise_full(config, t.net, corners, data.labels_at(config, corners))
     if not all(np.all(np.isfinite(a)) for a in (hidden, contrib, loss, node_grad)) or not np.isfinite(c):
         raise UserError(f"--grid-extent {e:g} gives non-finite activations in network {t.run_id}: choose "
                         f"a smaller extent")
@@ -296,7 +348,7 @@ def shard_files(config, store: Path, run_id: int) -> list[Path]:
 
 # The exact marts' inputs: sums over the exhaustive rows (and the study's masks' flips through them).
 # Two networks at once: numpy releases the GIL in its array loops, and the stage has no threads of its own.
-@stage("summary", reads=("hidden", "exhaustive", "shard_masks"), uses=("samples", "exhaustive"), threads=2)
+@stage("summary", reads=("hidden", "mask_layers", "exhaustive", "shard_masks"), uses=("samples", "exhaustive"), threads=2)
 def summary_tables(config, store: Path, t: Trained) -> list[Path]:
     import pyarrow.parquet as pq
 
@@ -305,18 +357,18 @@ def summary_tables(config, store: Path, t: Trained) -> list[Path]:
     name = file_name(t.run_id)
     loss = grad = None
     if config.exhaustive:
-        loss, grad = summary.read_run(shard_files(config, store, t.run_id), config.hidden)
+        loss, grad = summary.read_run(shard_files(config, store, t.run_id), config.nodes)
     samples = pq.read_table(store / "mask_samples" / f"{name}.parquet")
     return [write_file(store, table, name, rows)
             for table, rows in summary.summarise(t.run_id, loss, grad, samples).items()]
 
 
 # Exact interactions and the spectrum: fast subset transforms of the run's loss table (ingest/transforms.py).
-@stage("transforms", reads=("hidden", "exhaustive", "shard_masks"), uses=("exhaustive",), threads=2)
+@stage("transforms", reads=("hidden", "mask_layers", "exhaustive", "shard_masks"), uses=("exhaustive",), threads=2)
 def transform_tables(config, store: Path, t: Trained) -> list[Path]:
     from ingest import summary, transforms
     from ingest.store import write_file
-    loss = summary.read_run(shard_files(config, store, t.run_id), config.hidden, grad=False)[0] \
+    loss = summary.read_run(shard_files(config, store, t.run_id), config.nodes, grad=False)[0] \
         if config.exhaustive else None
     return [write_file(store, table, file_name(t.run_id), rows)
             for table, rows in transforms.transform_tables(t.run_id, loss).items()]
@@ -325,7 +377,7 @@ def transform_tables(config, store: Path, t: Trained) -> list[Path]:
 # Sampled Shapley and Banzhaf estimators against the exact values (ingest/estimators.py): opt in
 # (--estimators), minutes of work; without it, and for the networks it is not asked for, an empty
 # file keeps the columns so every view answers.
-@stage("estimators", reads=("hidden", "exhaustive", "estimators", "estimator_runs",
+@stage("estimators", reads=("hidden", "mask_layers", "exhaustive", "estimators", "estimator_runs",
                             "estimator_max_budget", "estimator_repetitions"), uses=("exhaustive",))
 def estimator_tables(config, store: Path, t: Trained) -> list[Path]:
     from ingest import estimator_bench, summary

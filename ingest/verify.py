@@ -54,11 +54,25 @@ def read_recorded(store: Path, manifest: dict, table: str, columns: list[str]) -
     return pa.concat_tables(parts) if parts else pa.table({c: [] for c in columns})
 
 
+def masked_units(config: dict) -> int | None:
+    """N, the masked units, from a manifest's config (hidden: a size or a list of sizes; mask_layers:
+    1-based layers, empty or absent for all), or None if that is not a network."""
+    sizes = config.get("hidden")
+    sizes = [sizes] if isinstance(sizes, int) else sizes
+    layers = config.get("mask_layers") or range(1, len(sizes or []) + 1)
+    if (not isinstance(sizes, list) or not sizes
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sizes)
+            or not all(isinstance(m, int) and 1 <= m <= len(sizes) for m in layers)):
+        return None
+    n = sum(sizes[m - 1] for m in layers)
+    return n if 0 < n <= 62 else None
+
+
 def check_invariants(store: Path, manifest: dict) -> list[str]:
     problems = []
-    hidden = manifest["config"].get("hidden")
-    if not isinstance(hidden, int) or isinstance(hidden, bool) or not 0 < hidden <= 62:
-        return [f"manifest config: hidden is {str(hidden)[:20]!r}, not a node count"]
+    hidden = masked_units(manifest["config"])
+    if hidden is None:
+        return [f"manifest config: hidden is {str(manifest['config'].get('hidden'))[:20]!r}, not a node count"]
     try:
         runs = read_recorded(store, manifest, "runs", ["run_id"]).column("run_id").to_pylist()
     except Exception as exc:

@@ -36,6 +36,52 @@ class Context:
         return int(self.run["hidden"])
 
     @property
+    def layers(self) -> list[int]:
+        """The hidden layers' sizes (a store from before deeper networks: one layer of `hidden`)."""
+        sizes = self.run.get("layer_sizes")
+        return [int(v) for v in sizes] if sizes else [self.hidden]
+
+    @property
+    def masked_layers(self) -> list[int]:
+        """The masked hidden layers, 1-based."""
+        masked = self.run.get("mask_layers")
+        return [int(v) for v in masked] if masked else list(range(1, len(self.layers) + 1))
+
+    @property
+    def activation(self) -> str:
+        return str(self.run.get("activation") or "relu")
+
+    @property
+    def one_layer(self) -> bool:
+        """One hidden layer of ReLUs: the per-unit logit contributions (test_contribs, logit_bias,
+        the grid's contrib) exist, and the views made for one layer apply."""
+        return len(self.layers) == 1 and self.activation == "relu"
+
+    def unit_labels(self) -> list[str]:
+        """Each masked unit's label, in bit order: 'node i' for one layer, 'L1·3' (layer 1, its unit
+        3, both as the store counts them) for deeper networks."""
+        if len(self.layers) == 1:
+            return [str(i) for i in range(self.hidden)]
+        return [f"L{layer}·{unit}" for layer in self.masked_layers for unit in range(self.layers[layer - 1])]
+
+    def unit_label(self, node: int) -> str:
+        return self.unit_labels()[node]
+
+    def named(self, node: int) -> str:
+        """'node 3' for one hidden layer, 'unit L1·3' for deeper networks."""
+        return f"node {node}" if len(self.layers) == 1 else f"unit {self.unit_label(node)}"
+
+    def node_axis(self) -> dict:
+        """Axis options naming nodes by unit (L1·3) for deeper networks; none for one layer."""
+        return {} if len(self.layers) == 1 else {"labelExpr": self.facet_label()}
+
+    def facet_label(self) -> str:
+        """Vega expression of a per-node facet's header (datum.value is the node number)."""
+        if len(self.layers) == 1:
+            return "'node ' + datum.value"
+        return json.dumps(self.unit_labels(), ensure_ascii=False) + "[+datum.value]"
+
+    @property
     def n_masks(self) -> int:
         return 2 ** self.hidden
 

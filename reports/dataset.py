@@ -18,9 +18,18 @@ def is_study(ctx) -> bool:
     return name(ctx) == STUDY_DATASET
 
 
+def is_study_setting(ctx) -> bool:
+    """The study's circle and its network's shape (one hidden layer of ReLUs): where the study's own
+    numbers are compared with the run's."""
+    return is_study(ctx) and ctx.one_layer
+
+
 def network(ctx) -> str:
-    """E.g. '2→12→2 ReLU on xor'."""
-    return f"2→{ctx.hidden}→2 ReLU on {name(ctx)}"
+    """E.g. '2→12→2 ReLU on xor', '2→10→10→2 tanh on two spirals'."""
+    masked = "" if len(ctx.layers) == 1 or len(ctx.masked_layers) == len(ctx.layers) else \
+        f" (masks on layer{'s' if len(ctx.masked_layers) > 1 else ''} {', '.join(map(str, ctx.masked_layers))})"
+    act = "ReLU" if ctx.activation == "relu" else ctx.activation
+    return f"2→{'→'.join(map(str, ctx.layers))}→2 {act}{masked} on {name(ctx)}"
 
 
 def boundary(ctx) -> dict | None:
@@ -69,5 +78,8 @@ def boundary_noun(ctx) -> str:
 
 
 def not_applicable(ctx) -> str:
+    if is_study(ctx):  # the circle, but another network
+        return (f"The study's numbers do not apply to this run: the study trained one hidden layer of ReLUs, this "
+                f"run {network(ctx)}, so no number is compared with the study's.")
     return (f"The study's numbers do not apply to this run: the study trained on its circle, this run on "
             f"{NAMES.get(name(ctx), name(ctx))}, so no number is compared with the study's.")

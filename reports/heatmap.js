@@ -2,17 +2,26 @@
 // With one hidden layer the output logit difference is affine in the mask:
 //   z(x) = logit_bias + Σ_i on_i · contrib_i(x),   p(outside) = 1 / (1 + e^(−z)),
 // so the stored per-point contributions are all a mask needs; no server, no network.
+// Any other network (several hidden layers, tanh) is not affine in the mask: the page then carries its
+// stored weights (float32) and runs the forward pass here, in float64, over the grid and the test
+// points, each masked unit's activation multiplied by its checkbox, layer by layer as the store counts.
 (function () {
   "use strict";
   const payload = JSON.parse(document.getElementById("f1-data").textContent);
-  const N = payload.hidden, G = payload.gridSize, bias = payload.logitBias;
+  const N = payload.hidden, G = payload.gridSize, bias = payload.logitBias, forward = payload.mode === "forward";
 
   function floats(b64) {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     return new Float32Array(bytes.buffer);
   }
-  const gridContrib = floats(payload.gridContrib);   // (grid_j · G + grid_i) · N + node
-  const testContrib = floats(payload.testContrib);   // point · N + node
+  // affine: (grid_j · G + grid_i) · N + node and point · N + node; forward: the points' x0, x1 pairs
+  const gridContrib = forward ? floats(payload.gridXY) : floats(payload.gridContrib);
+  const testContrib = forward ? floats(payload.testXY) : floats(payload.testContrib);
+  const layers = forward ? payload.layers.map((l) => ({ out: l.out, in: l.in, w: floats(l.weight), b: floats(l.bias) })) : [];
+  const masked = forward ? new Set(payload.maskLayers) : null;
+  const act = payload.activation === "tanh" ? Math.tanh : (z) => (z > 0 ? z : 0);
+  const width = Math.max(2, ...layers.map((l) => l.out));
+  const hA = new Float64Array(width), hB = new Float64Array(width);
   const testLabels = payload.testLabels;
   const nTest = testLabels.length;
 
@@ -45,7 +54,33 @@
   const px = (v) => margin.left + ((v - lo) / (hi - lo)) * plot;
   const py = (v) => margin.top + ((hi - v) / (hi - lo)) * plot;
 
+  // logit(1) − logit(0) of each point with the current mask, by the forward pass of the stored layers
+  function forwardLogits(xy, n, out) {
+    for (let k = 0; k < n; k++) {
+      let h = hA, next = hB;
+      h[0] = xy[2 * k]; h[1] = xy[2 * k + 1];
+      let at = 0;
+      for (let l = 0; l < layers.length; l++) {
+        const { out: m, in: d, w, b } = layers[l];
+        const last = l === layers.length - 1;
+        for (let i = 0; i < m; i++) {
+          let z = b[i];
+          for (let j = 0; j < d; j++) z += w[i * d + j] * h[j];
+          next[i] = last ? z : act(z);
+        }
+        if (!last && masked.has(l + 1)) {
+          for (let i = 0; i < m; i++) next[i] *= mask[at + i];
+          at += m;
+        }
+        [h, next] = [next, h];
+      }
+      out[k] = h[1] - h[0];
+    }
+    return out;
+  }
+
   function logits(contrib, n, out) {
+    if (forward) return forwardLogits(contrib, n, out);
     for (let k = 0; k < n; k++) {
       let z = bias;
       const base = k * N;
@@ -169,7 +204,7 @@
     document.getElementById("f1-accuracy").textContent = (100 * score.accuracy).toFixed(1) + "%";
     document.getElementById("f1-on").textContent = on + " of " + N;
     // Which neurons are off, in the page's node numbers ("none" for the full network).
-    document.getElementById("f1-off").textContent = off.length === 0 ? "none" : off.length === N ? "all" : off.join(", ");
+    document.getElementById("f1-off").textContent = off.length === 0 ? "none" : off.length === N ? "all" : off.map((i) => (payload.labels ? payload.labels[i] : i)).join(", ");
     Object.assign(state, { updates: state.updates + 1, loss: score.loss, accuracy: score.accuracy, mask: maskInt.toString() });
     state.lastUpdateMs = performance.now() - start;
     document.getElementById("f1-ms").textContent = state.lastUpdateMs.toFixed(1);

@@ -45,6 +45,9 @@ class Recording:
     def __getattr__(self, name):
         if name == "to_json":  # the runs row keeps the whole config as a record, not as an input
             return self._config.to_json
+        derived = getattr(Config, name, None)
+        if isinstance(derived, property):  # nodes, layers, …: the fields they are computed from
+            return derived.fget(self)
         self.seen.add(name)
         return getattr(self._config, name)
 

@@ -169,8 +169,21 @@ def test_node_directions_bias_like_rule_on_many_random_units():
     con = duckdb.connect()
     con.execute("create table weights (run_id integer, tensor varchar, row integer, col integer, value double)")
     con.executemany("insert into weights values (0, ?, ?, ?, ?)", rows)
+    # runs 1 and 2: the same first layer in a 2-layer network, layer 1 masked in run 2 only
+    deep = [(t.replace("hidden.", "layers.0.").replace("output.weight", "layers.2.weight"), r, c, v)
+            for t, r, c, v in rows]
+    con.executemany("insert into weights values (1, ?, ?, ?, ?)", deep)
+    con.executemany("insert into weights values (2, ?, ?, ?, ?)", deep)
+    con.execute("create table runs (run_id integer, layer_sizes integer[], activation varchar, mask_layers integer[])")
+    con.execute(f"insert into runs values (0, [{n}], 'relu', [1]), (1, [{n}, 2], 'relu', [2]), "
+                f"(2, [{n}, 2], 'relu', [1, 2])")
     con.execute((ROOT / "sql" / "staging" / "node_directions.sql").read_text())
-    got = con.execute("select node, bias_like, angle_deg from node_directions order by node").pl()
+    # a one-layer notion: the deep network with layer 1 masked gets layer 1's rows, without bias_like
+    # or w_out_diff; with layer 1 unmasked, none
+    deep_rows = con.execute("select run_id, count(*), count(bias_like), count(w_out_diff) from node_directions "
+                            "where run_id > 0 group by run_id").fetchall()
+    assert deep_rows == [(2, n, 0, 0)]
+    got = con.execute("select node, bias_like, angle_deg from node_directions where run_id = 0 order by node").pl()
     corners = np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]])
     expected = np.all(corners @ w.T + bias > 0, axis=0)
     assert 50 < expected.sum() < n - 50  # both kinds, many close to the edge

@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from reports import fmt, theme
+from reports import dataset, fmt, theme
 from reports.sections import Section, missing
 from reports.vldata import inline
 
@@ -73,6 +73,8 @@ def balance_scatter(ctx) -> alt.LayerChart:
 
 
 def chart(ctx) -> alt.HConcatChart:
+    if not ctx.one_layer:  # imbalance is a one-layer notion (cutter_directions)
+        return correlations_by_size(ctx)
     return alt.hconcat(correlations_by_size(ctx), balance_scatter(ctx), spacing=30)
 
 
@@ -117,6 +119,21 @@ def caption(ctx) -> str:
     else:
         scatter_text = (f"Right: the {scatter['n']:,} masks sampled at p = {fmt.prob(ctx.p_half)} with a cutting "
                         f"node on, r = {fmt.signed(scatter['corr'])}.")
+    if not ctx.one_layer:
+        return complement_text(ctx, c, by_size, holds, n_paths).replace("Left, pink: a", "A") + (
+            "The study's balance conjecture is about the input-weight directions of the cutting nodes of one hidden "
+            f"layer of ReLUs; for this network ({dataset.network(ctx)}) it is not defined, so its line and "
+            "scatter are left out.")
+    return (
+        complement_text(ctx, c, by_size, holds, n_paths)
+        + f"The study guessed good pruned networks are \"balanced\"; here a mask's imbalance is the length of the "
+        f"mean unit input-weight direction of its cutting (not bias-like) nodes. Left, blue: its correlation with "
+        f"log loss among masks of one size, {sizes}; {pooled}. {scatter_text} {verdict}"
+        + explanation_text(ctx)
+    )
+
+
+def complement_text(ctx, c, by_size, holds, n_paths) -> str:
     return (
         f"Left, pink: among all masks with k nodes on, the correlation of a mask's log loss with its complement's "
         f"(the same for k and N − k), {by_size}; over all {ctx.n_masks:,} masks pooled "
@@ -125,10 +142,6 @@ def caption(ctx) -> str:
            f"{fmt.signed(c.get('pooled_corr'), 3)}"
            + (f": the study's surprise (F9) holds exactly, not by accident of {n_paths:,} random paths. " if holds
               else ": the study's surprise (F9) does not hold for this network. "))
-        + f"The study guessed good pruned networks are \"balanced\"; here a mask's imbalance is the length of the "
-        f"mean unit input-weight direction of its cutting (not bias-like) nodes. Left, blue: its correlation with "
-        f"log loss among masks of one size, {sizes}; {pooled}. {scatter_text} {verdict}"
-        + explanation_text(ctx)
     )
 
 

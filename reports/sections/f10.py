@@ -52,7 +52,7 @@ def chart(ctx) -> alt.FacetChart:
     source = inline(ctx.wh.run_frame(QUERIES["maps"], {"stride": step}), significant=3)
     return (
         alt.layer(cells, *boundary_layers(ctx, grid, step), data=source)
-        .facet(facet=alt.Facet("node:O", title=None, header=alt.Header(labelExpr="'node ' + datum.value")),
+        .facet(facet=alt.Facet("node:O", title=None, header=alt.Header(labelExpr=ctx.facet_label())),
                columns=theme.facet_columns(ctx.hidden))
     )
 
@@ -91,6 +91,8 @@ def caption(ctx) -> str:
     step = stride(grid)
     biases = ctx.wh.run_frame(QUERIES["bias_like"])["node"].to_list()
     bias_text = (
+        "Whether a unit is active over the whole training square (bias-like) is a one-layer notion, not "
+        "defined for this network; units are labelled layer·unit (L1·0 is layer 1's unit 0)." if not ctx.one_layer else
         f"{'Nodes' if len(biases) > 1 else 'Node'} {fmt.join(biases)} {'are' if len(biases) > 1 else 'is'} active "
         f"over the whole training square and act{'' if len(biases) > 1 else 's'} as "
         f"{'biases' if len(biases) > 1 else 'a bias'}{inside_outside(ctx)}; the rest are zero on part of the square and slice an edge off it." if biases

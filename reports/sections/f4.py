@@ -108,7 +108,7 @@ def sanity_table(ctx) -> Markup:
     if not has_sanity(s):
         return titled(title, note=f"The check compares the mean loss at two keep probabilities with the mean "
                                   f"gradient between them; this run sampled only p = {fmt.probs(ctx.keep_probs)}.")
-    scale_note = "" if s["study_scale"] is None or s["study_scale"] == s["scale"] or not dataset.is_study(ctx) \
+    scale_note = "" if s["study_scale"] is None or s["study_scale"] == s["scale"] or not dataset.is_study_setting(ctx) \
         else f"; the study's: {s['study_scale']:g}"
     rows = [
         [f"mean gradient at p = {fmt.prob(s['p_half'])} (pooled over nodes)",
@@ -119,9 +119,9 @@ def sanity_table(ctx) -> Markup:
          fmt.num(s["loss_difference"]), fmt.num(s["study_loss_difference"])],
         ["ratio", fmt.num(s["ratio"], 3), fmt.num(s["study_ratio"], 3)],
     ]
-    if s["same_probs_as_study"] and dataset.is_study(ctx):
+    if s["same_probs_as_study"] and dataset.is_study_setting(ctx):
         return titled(title, table(["sanity check", "this run", "study"], rows, table_id="sanity", numeric={1, 2}))
-    note = (dataset.not_applicable(ctx) if not dataset.is_study(ctx) else
+    note = (dataset.not_applicable(ctx) if not dataset.is_study_setting(ctx) else
             f"The study made its check between p = {fmt.prob(s['study_p_low'])} and {fmt.prob(s['study_p_high'])} "
             f"with the gradient at p = {fmt.prob(s['study_p_half'])}; this run's keep probabilities differ, so the "
             f"study's numbers are not set beside its own.")

@@ -31,7 +31,7 @@ def chart(ctx) -> alt.FacetChart:
             color=density_charts.on_off_colour(orient="top"),
         )
         .properties(width=theme.SMALL, height=90)
-        .facet(facet=alt.Facet("node:O", title=None, header=alt.Header(labelExpr="'node ' + datum.value")),
+        .facet(facet=alt.Facet("node:O", title=None, header=alt.Header(labelExpr=ctx.facet_label())),
                columns=theme.facet_columns(ctx.hidden))
         .resolve_scale(x="independent", y="independent")
         # One axis title for all panels instead of one per panel.
@@ -51,8 +51,8 @@ def caption(ctx) -> str:
     elif wide["std_grad_log"] == calm["std_grad_log"]:
         spreads = f"every neuron spreads alike (standard deviation {fmt.fixed(wide['std_grad_log'])})"
     else:
-        spreads = (f"node {wide['node']} has the widest spread (standard deviation "
-                   f"{fmt.fixed(wide['std_grad_log'])}), node {calm['node']} the narrowest "
+        spreads = (f"{ctx.named(wide['node'])} has the widest spread (standard deviation "
+                   f"{fmt.fixed(wide['std_grad_log'])}), {ctx.named(calm['node'])} the narrowest "
                    f"({fmt.fixed(calm['std_grad_log'])})")
     return (
         f"One panel per neuron: the density of ∂ln(loss)/∂on_i at p = {fmt.prob(ctx.p_half)} over the masks with "

@@ -81,7 +81,7 @@ def noise_rule(ctx, c: dict) -> alt.LayerChart | None:
                                           "label": [f"the study: {c['study_low']}–{c['study_high']}"]})))
     study = [band.mark_rect(color=STUDY_COLOUR, opacity=0.18).encode(y="low:Q", y2="high:Q"),
              band.mark_text(align="left", dx=4, dy=-4, color=STUDY_COLOUR, fontSize=11, baseline="bottom").encode(
-                 x=alt.value(0), y="high:Q", text="label:N")] if dataset.is_study(ctx) else []
+                 x=alt.value(0), y="high:Q", text="label:N")] if dataset.is_study_setting(ctx) else []
     curves, title = ["sampled curve", "exact curve"], f"first k with |r| < 2/√{n_paths}"
     marks = pl.DataFrame({
         "paths": [float(n_paths), float(n_paths)],
@@ -125,7 +125,7 @@ def rule_text(ctx, s: dict, c: dict) -> str:
     study = f"{c['study_low']}–{c['study_high']}"
     needed = ("min_paths_study", "min_paths_study_low", "max_paths_study_low", "min_paths_study_high",
               "max_paths_study_high", "max_paths_study")
-    if not dataset.is_study(ctx):  # the study's number is about its circle's network
+    if not dataset.is_study_setting(ctx):  # the study's number is about its circle's network
         implied = ""
     elif all(c.get(key) is not None for key in needed):
         implied = (

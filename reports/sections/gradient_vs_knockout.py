@@ -86,7 +86,7 @@ def shares(ctx) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("node:O", sort=node_order(ctx), title="node (most helpful by Shapley value first)",
-                    axis=alt.Axis(labelAngle=0)),
+                    axis=alt.Axis(labelAngle=0, **ctx.node_axis())),
             xOffset=alt.XOffset("share of pairs:N", sort=[t for _, t in SHARES]),
             y=alt.Y("share:Q", title="share of (mask, node) pairs", axis=alt.Axis(format="%")),
             color=alt.Color("share of pairs:N", sort=[t for _, t in SHARES], title=None,

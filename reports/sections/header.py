@@ -54,7 +54,8 @@ DATA = {
 
 
 LEDE = {"xor": "the xor pattern (label 1 where x0·x1 ≥ 0)", "gauss": "two Gaussian clouds",
-        "spiral": "two interleaved spiral arms", "csv": "your own CSV files"}
+        "spiral": "two interleaved spiral arms", "csv": "your own CSV files",
+        "circle": "the study's circle (label 1 outside it)"}
 
 
 def data_fact(ctx, counts: dict) -> tuple[str, str]:
@@ -79,12 +80,22 @@ def test_fact(ctx, counts: dict, setup: dict) -> str:
     return f"{counts['test_points']:,} points (numpy seed {cfg.get('test_seed')}{study_test})"
 
 
+def network_fact(ctx) -> str:
+    if len(ctx.layers) == 1 and ctx.activation == "relu":
+        return f"2 inputs → {ctx.hidden} ReLU neurons, each × its mask entry on_i → 2 softmax outputs"
+    act = "ReLU" if ctx.activation == "relu" else ctx.activation
+    layers = " → ".join(f"{size} {act} units (layer {i}{', masked' if i in ctx.masked_layers else ''})"
+                        for i, size in enumerate(ctx.layers, start=1))
+    return (f"2 inputs → {layers} → 2 softmax outputs; each masked unit × its mask entry on_i, N = {ctx.hidden} "
+            f"masked units, bits layer by layer, labelled L1·0, L1·1, … (layer·unit)")
+
+
 def facts(ctx, counts: dict, setup: dict) -> list[tuple[str, str]]:
     run, cfg = ctx.run, ctx.config
     points = (f"{fmt.integer(counts['train_points'])} points (file sha256 {str(run.get('train_data_sha256'))[:12]}…)"
               if dataset.name(ctx) == "csv" else f"{fmt.integer(cfg.get('train_points'))} points")
     return [
-        ("network", f"2 inputs → {ctx.hidden} ReLU neurons, each × its mask entry on_i → 2 softmax outputs"),
+        ("network", network_fact(ctx)),
         data_fact(ctx, counts),
         ("training", f"{points}, {cfg.get('epochs')} epochs, RMSprop, "
                      f"batch {cfg.get('batch_size')}, seed {run.get('train_seed')}"),
@@ -138,13 +149,24 @@ def config_table(ctx):
     return table(["setting", "value"], rows, table_id="config")
 
 
+def units_words(ctx) -> str:
+    """The hidden layers in the lede: the study's 'a layer of hidden ReLU neurons (20 here)'."""
+    act = "ReLU" if ctx.activation == "relu" else ctx.activation
+    if len(ctx.layers) == 1:
+        return f"a layer of hidden {act} neurons ({ctx.hidden} here)"
+    sizes = fmt.join(str(size) for size in ctx.layers)
+    return f"{len(ctx.layers)} hidden layers of {act} units ({sizes}; {ctx.hidden} of them masked here)"
+
+
 def section(ctx) -> Section:
     comparison = ctx.wh.run_frame(QUERIES["comparison"])
     setup = ctx.wh.run_row(QUERIES["setup"])
     counts = ctx.wh.run_row(QUERIES["counts"])
-    study = dataset.is_study(ctx)
+    # the study's setting: its circle and its network shape (one hidden layer of ReLUs)
+    study = dataset.is_study_setting(ctx)
     body = render(
         "header.html.j2",
+        units_words=units_words(ctx),
         study=study,
         network=dataset.network(ctx),
         data_words=LEDE.get(dataset.name(ctx), dataset.name(ctx)),

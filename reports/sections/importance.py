@@ -55,7 +55,8 @@ def bars(ctx) -> alt.FacetChart:
         .mark_bar()
         .encode(
             x=alt.X("value:Q", title=None, axis=alt.Axis(tickCount=3, format="~g")),
-            y=alt.Y("node:O", sort=node_order(ctx), title="node (most helpful by Shapley value first)"),
+            y=alt.Y("node:O", sort=node_order(ctx), title="node (most helpful by Shapley value first)",
+                    **({"axis": alt.Axis(**ctx.node_axis())} if ctx.node_axis() else {})),
             color=alt.Color("switching the node on:N", scale=SIGN_COLOURS, legend=alt.Legend(orient="bottom")),
             tooltip=["score:N", "node:O", alt.Tooltip("value:Q", format=".4f")],
         )
@@ -112,7 +113,9 @@ def caption(ctx) -> str:
            if r["score_a"] == "shapley"}
     cheap = fmt.join(rho_text(short[c], rho.get(c)) for c in ("mean_grad_sampled", "grad_full", "knockout_effect"))
     harmful, harmful_bias = s["n_raise_loss"], s["n_raise_loss_bias_like"]
-    if not s["n_bias_like"]:
+    if not ctx.one_layer:
+        bias_text = "whether a unit is bias-like is a one-layer notion, not defined for this network"
+    elif not s["n_bias_like"]:
         bias_text = "no node of this network is bias-like"
     else:
         bias_text = (f"all {harmful} are" if harmful > 1 and harmful_bias == harmful

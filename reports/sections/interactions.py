@@ -53,9 +53,9 @@ def heat_map(ctx) -> alt.Chart:
         .mark_rect()
         .encode(
             x=alt.X("j:O", sort=order, title="node j (brown: bias-like)",
-                    axis=alt.Axis(labelAngle=0, labelFontSize=9, labelColor=label_colour)),
+                    axis=alt.Axis(labelAngle=0, labelFontSize=9, labelColor=label_colour, **ctx.node_axis())),
             y=alt.Y("i:O", sort=order, title="node i (most helpful by Shapley value first)",
-                    axis=alt.Axis(labelFontSize=9, labelColor=label_colour)),
+                    axis=alt.Axis(labelFontSize=9, labelColor=label_colour, **ctx.node_axis())),
             color=alt.Color(
                 "value:Q",
                 scale=alt.Scale(scheme="blueorange", domain=[-reach, reach], domainMid=0),

@@ -107,7 +107,12 @@ def caption(ctx) -> str:
     rise_text = (f" The best loss is not monotone in k: it rises at k = {fmt.join(rises)}." if rises
                  else " The best loss falls with every node added.")
     maps_text = ""
-    if at_sizes.height:
+    if at_sizes.height and not ctx.one_layer:
+        nodes = "; ".join(f"{r['k']}: {', '.join(ctx.unit_label(i) for i in fmt.nodes(r['best_mask'], n))}"
+                          for r in at_sizes.iter_rows(named=True))
+        maps_text = (f" Maps of the best subnetworks are drawn for one hidden layer only (from the stored per-unit "
+                     f"contributions, which a deeper network does not have); they keep the units {nodes}.")
+    elif at_sizes.height:
         sizes = fmt.join(f"{k}-" for k in at_sizes["k"]) + "node"
         nodes = "; ".join(f"{r['k']}: nodes {', '.join(map(str, fmt.nodes(r['best_mask'], n)))}"
                           for r in at_sizes.iter_rows(named=True))

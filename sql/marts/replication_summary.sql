@@ -97,7 +97,8 @@ decay_length as (
 ),
 
 bias_like as (
-    select run_id, count(*) filter (where bias_like) as n_bias_like from directions group by run_id
+    select run_id, case when count(bias_like) > 0 then count(*) filter (where bias_like) end as n_bias_like
+    from directions group by run_id  -- null where bias-like is not defined (deeper networks)
 ),
 
 ranked as (

@@ -1,4 +1,4 @@
--- one row per run: the cutting (not bias-like) nodes and their unit input-weight directions as lists,
+-- one row per run with one hidden layer of ReLUs (a one-layer notion; no row for deeper networks): the cutting (not bias-like) nodes and their unit input-weight directions as lists,
 -- in node order — what a mask's imbalance is computed from (mask_imbalance)
 create or replace view cutter_directions as
 with directions as (

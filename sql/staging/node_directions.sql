@@ -1,20 +1,36 @@
--- one row per (run, node): the hidden unit's input weights as a direction, and whether it acts as a
+-- one row per (run, node) of the first hidden layer only (a one-layer notion): the unit's input weights as a direction, and whether it acts as a
 -- bias (its ReLU is active on the whole training square, so it never cuts the square: the study's
--- nodes "ignoring their input")
+-- nodes "ignoring their input"). Deeper networks: layer 1's units when layer 1 is masked (node = its
+-- bit), with w_out_diff and bias_like null (neither is defined past one layer of ReLUs); none otherwise.
 create or replace view node_directions as
 with w as (
-    select * from weights
+    select
+        run_id,
+        -- the first hidden layer and the output layer, under either naming (store/README.md)
+        case when tensor in ('hidden.weight', 'layers.0.weight') then 'first.weight'
+             when tensor in ('hidden.bias', 'layers.0.bias') then 'first.bias'
+             else tensor end as tensor,
+        row,
+        col,
+        value
+    from weights
+),
+
+one_layer as (
+    select run_id, coalesce(len(layer_sizes) = 1 and activation = 'relu', true) as flat
+    from runs
+    where coalesce(list_contains(mask_layers, 1), true)
 ),
 
 units as (
     select
         run_id,
         row as node,
-        max(value) filter (where tensor = 'hidden.weight' and col = 0)::double as w0,
-        max(value) filter (where tensor = 'hidden.weight' and col = 1)::double as w1,
-        max(value) filter (where tensor = 'hidden.bias')::double as bias
+        max(value) filter (where tensor = 'first.weight' and col = 0)::double as w0,
+        max(value) filter (where tensor = 'first.weight' and col = 1)::double as w1,
+        max(value) filter (where tensor = 'first.bias')::double as bias
     from w
-    where tensor in ('hidden.weight', 'hidden.bias')
+    where tensor in ('first.weight', 'first.bias')
     group by run_id, row
 ),
 
@@ -40,9 +56,10 @@ final as (
         u.w0 / nullif(sqrt(u.w0 * u.w0 + u.w1 * u.w1), 0) as unit_x,
         u.w1 / nullif(sqrt(u.w0 * u.w0 + u.w1 * u.w1), 0) as unit_y,
         degrees(atan2(u.w1, u.w0)) as angle_deg,
-        u.bias - abs(u.w0) - abs(u.w1) > 0 as bias_like
+        case when f.flat then u.bias - abs(u.w0) - abs(u.w1) > 0 end as bias_like
     from units as u
-    join out_w as o using (run_id, node)
+    join one_layer as f using (run_id)
+    left join out_w as o using (run_id, node)
 )
 
 select * from final

@@ -1,4 +1,4 @@
--- one row per (run, k, grid point) for the map sizes of map_sizes (4, 6 and 8 nodes on): p(outside)
+-- one row per (run, k, grid point) for the map sizes of map_sizes (4, 6 and 8 nodes on), one hidden layer of ReLUs only (no rows for deeper networks: they store no per-unit contributions): p(outside)
 -- over the input grid of the best subnetwork with k nodes (best_subnetworks.best_mask), from the
 -- stored logit contributions: logit = logit_bias + Σ over the mask's nodes of contrib_i,
 -- p_outside = 1 / (1 + e^−logit)

@@ -48,7 +48,8 @@ nodes as (
         sum(shapley) as shapley_sum,
         count(*) filter (where shapley > 0) as n_raise_loss,
         count(*) filter (where shapley > 0 and bias_like) as n_raise_loss_bias_like,
-        count(*) filter (where bias_like) as n_bias_like
+        -- null where bias-like is not defined (deeper networks: node_directions)
+        case when count(bias_like) > 0 then count(*) filter (where bias_like) end as n_bias_like
     from ranked
     group by run_id
 ),

@@ -1,4 +1,4 @@
--- one row per (run, pair kind): the pairwise Shapley interactions (i < j) grouped by what the two nodes
+-- one row per (run, pair kind), one hidden layer of ReLUs only (a one-layer notion: no rows for deeper networks): the pairwise Shapley interactions (i < j) grouped by what the two nodes
 -- are (node_directions) — 'bias-like' with 'bias-like', 'cutting' with 'cutting', or 'bias-like' with
 -- 'cutting' — how many such pairs, how many are synergistic (negative), and their mean, lowest and
 -- highest index
@@ -8,7 +8,7 @@ with interactions as (
 ),
 
 directions as (
-    select run_id, node, bias_like from node_directions
+    select run_id, node, bias_like from node_directions where bias_like is not null
 ),
 
 kinds as (
