@@ -116,6 +116,9 @@ def wrong_toml_value(name: str):
         return st.one_of(strings, st.integers().map(str), st.sampled_from(["[true]"]))
     if kind == "str":
         return st.one_of(st.integers().map(str), st.sampled_from(["true", "[\"code\"]", "1.5"]))
+    if kind == "layers":  # an integer or a list of integers is right; anything else is not
+        return st.one_of(strings, st.sampled_from(["true", "1.5", "[1, \"x\"]", "[1, true]", "[[1]]", "[1.5]",
+                                                   "{a = 1}"]))
     item = "0.5" if kind == "floats" else "1"
     return st.one_of(strings, st.sampled_from([item, "true", f"[{item}, \"x\"]", f"[{item}, true]", "[[1]]"]))
 

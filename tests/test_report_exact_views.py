@@ -390,7 +390,7 @@ def test_f9_reads_the_study_number_as_a_number_of_paths():
     curve = [0.78**k for k in range(12)] + [0.02, -0.01]
     c = run_decay_views(curve, curve, 1000, 5, 6)
     s = {"n_paths": 1000, "noise_level": 2 / math.sqrt(1000), "decay_length": c["decay_length_sampled"]}
-    study_run = types.SimpleNamespace(run={"dataset": "circle"})  # the study's setting, where its number applies
+    study_run = types.SimpleNamespace(run={"dataset": "circle"}, one_layer=True)  # the study's setting
     text = f9.rule_text(study_run, s, c)
     check_decay_implied(text, c)
     assert f"the exact one at k = {c['decay_length_exact']}" in text
