@@ -5,6 +5,8 @@ run: `python -m ingest.estimators --store DIR` makes one."""
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import polars as pl
 
@@ -33,7 +35,8 @@ EXACT_SHARE = 1e-9
 def panel(frame: pl.DataFrame, y: str, title: str, y_axis: alt.Y, rule: float | None) -> alt.LayerChart:
     names = sorted(frame["estimator"].unique().to_list())
     colour = alt.Color("estimator:N", sort=names, scale=alt.Scale(scheme="tableau20"),
-                       legend=alt.Legend(orient="right", title="estimator", labelLimit=220))
+                       legend=alt.Legend(orient="right", title="estimator", labelLimit=220, symbolOpacity=1,
+                                         symbolType="stroke", symbolStrokeWidth=3))
     # a label at every fourth power of two: 1, 16, 256, 4,096, 65,536, … (every budget would overlap)
     largest = int(frame["budget"].max())
     ticks = [4 ** i for i in range((largest.bit_length() + 1) // 2 + 1) if 4 ** i <= 2 * largest]
@@ -73,9 +76,12 @@ def chart(ctx, curve: pl.DataFrame, rho_target: float) -> alt.VConcatChart:
         error = panel(frame, "mae_mean", f"{name}: mean absolute error (band: lowest to highest repetition)",
                       alt.Y("mae_mean:Q", scale=alt.Scale(type="log"), title="mean |estimate − exact| (loss)"),
                       None)
+        # ρ from 0 (or the lowest mean ρ, if negative, to a tenth) to 1: where the curves are told apart
+        lowest = frame["spearman_mean"].drop_nulls().min()
+        low = min(0.0, math.floor(10 * float(lowest)) / 10) if lowest is not None else 0.0
         rank = panel(frame, "spearman_mean", f"{name}: rank correlation with the exact values (dashed: ρ = "
                      f"{fmt.num(rho_target, 2)})",
-                     alt.Y("spearman_mean:Q", scale=alt.Scale(domain=[-1, 1]), title="Spearman ρ, mean over repetitions"),
+                     alt.Y("spearman_mean:Q", scale=alt.Scale(domain=[low, 1]), title="Spearman ρ, mean over repetitions"),
                      rho_target)
         rows.append(alt.hconcat(error, rank, spacing=30))
     return alt.vconcat(*rows, spacing=24).resolve_scale(color="shared")
