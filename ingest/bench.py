@@ -185,6 +185,26 @@ def rel_diff(a_loss, a_grad, b_loss, b_grad) -> float:
     return float(max(loss.max(), (np.abs(a_grad - b_grad) / scale).max()))
 
 
+def figures(total: int, masks: int, setup: float, kernel: tuple[float, float], n_wall: float, p_wall: float,
+            diff_naive: float, diff_per_mask: float) -> dict:
+    """The timing figures and ratios both benchmarks report: the kernel's wall and CPU seconds on all
+    `total` masks, the naive baseline's seconds for all of them, the per-mask way's on `masks`."""
+    k_wall, k_cpu = kernel
+    per_mask_rate = masks / p_wall
+    return {
+        "kernel_seconds": round(k_wall, 4), "kernel_masks_per_s": round(total / k_wall),
+        "kernel_cpu_cores_busy": round(k_cpu / k_wall, 2), "kernel_setup_seconds": round(setup, 3),
+        "naive_seconds": round(n_wall, 4), "naive_masks_per_s": round(total / n_wall),
+        "naive_threads": torch.get_num_threads(),
+        "per_mask_masks": masks, "per_mask_seconds": round(p_wall, 4),
+        "per_mask_masks_per_s": round(per_mask_rate, 1),
+        "per_mask_extrapolated_seconds": round(total / per_mask_rate, 1),
+        "speedup_vs_naive": round(n_wall / k_wall, 2),
+        "speedup_vs_per_mask": round(total / per_mask_rate / k_wall, 1),
+        "max_rel_diff_vs_naive": diff_naive, "max_rel_diff_vs_per_mask": diff_per_mask,
+    }
+
+
 def bench(args) -> dict:
     total = 1 << args.hidden
     net, x, y = build_network(args)
@@ -205,21 +225,11 @@ def bench(args) -> dict:
 
     n_wall, n_loss, n_grad = run_naive(net, x, y, total, args.device)
 
-    per_mask_rate = args.masks / p_wall
     return {
         "hidden": args.hidden, "test_points": args.test_points, "masks": total,
         "device": str(kernel.device), "backend": kernel.backend, "workers": kernel.workers,
-        "kernel_seconds": round(k_wall, 4), "kernel_masks_per_s": round(total / k_wall),
-        "kernel_cpu_cores_busy": round(k_cpu / k_wall, 2), "kernel_setup_seconds": round(setup, 3),
-        "naive_seconds": round(n_wall, 4), "naive_masks_per_s": round(total / n_wall),
-        "naive_threads": torch.get_num_threads(),
-        "per_mask_masks": args.masks, "per_mask_seconds": round(p_wall, 4),
-        "per_mask_masks_per_s": round(per_mask_rate, 1),
-        "per_mask_extrapolated_seconds": round(total / per_mask_rate, 1),
-        "speedup_vs_naive": round(n_wall / k_wall, 2),
-        "speedup_vs_per_mask": round(total / per_mask_rate / k_wall, 1),
-        "max_rel_diff_vs_naive": rel_diff(k_loss, k_grad, n_loss, n_grad),
-        "max_rel_diff_vs_per_mask": rel_diff(s_loss, s_grad, p_loss, p_grad),
+        **figures(total, args.masks, setup, (k_wall, k_cpu), n_wall, p_wall,
+                  rel_diff(k_loss, k_grad, n_loss, n_grad), rel_diff(s_loss, s_grad, p_loss, p_grad)),
         "rss_before_kernel_mb": round(before_rss, 1), "kernel_peak_rss_mb": round(kernel_rss, 1),
         "peak_rss_mb": round(rss_mb(), 1),
     }
@@ -382,23 +392,13 @@ def bench_deep(args) -> dict:
     n_wall = n_part * total / n_done
     k_loss, k_grad = kernel.evaluate(n_masks)  # the same numbers as in the exhaustive run
 
-    per_mask_rate = args.masks / p_wall
     return {
         "hidden": hidden, "layer_sizes": sizes, "activation": args.activation,
         "mask_layers": kernel.mask_layers, "test_points": args.test_points, "masks": total,
         "device": "cpu", "backend": kernel.backend, "workers": kernel.workers,
-        "kernel_seconds": round(k_wall, 4), "kernel_masks_per_s": round(total / k_wall),
-        "kernel_cpu_cores_busy": round(k_cpu / k_wall, 2), "kernel_setup_seconds": round(setup, 3),
-        "naive_seconds": round(n_wall, 4), "naive_masks_per_s": round(total / n_wall),
-        "naive_threads": torch.get_num_threads(), "naive_masks_timed": n_done,
-        "naive_timed_seconds": round(n_part, 4), "naive_extrapolated": n_done < total,
-        "per_mask_masks": args.masks, "per_mask_seconds": round(p_wall, 4),
-        "per_mask_masks_per_s": round(per_mask_rate, 1),
-        "per_mask_extrapolated_seconds": round(total / per_mask_rate, 1),
-        "speedup_vs_naive": round(n_wall / k_wall, 2),
-        "speedup_vs_per_mask": round(total / per_mask_rate / k_wall, 1),
-        "max_rel_diff_vs_naive": rel_diff(k_loss, k_grad, n_loss, n_grad),
-        "max_rel_diff_vs_per_mask": rel_diff(s_loss, s_grad, p_loss, p_grad),
+        **figures(total, args.masks, setup, (k_wall, k_cpu), n_wall, p_wall,
+                  rel_diff(k_loss, k_grad, n_loss, n_grad), rel_diff(s_loss, s_grad, p_loss, p_grad)),
+        "naive_masks_timed": n_done, "naive_timed_seconds": round(n_part, 4), "naive_extrapolated": n_done < total,
         "rss_before_kernel_mb": round(before_rss, 1), "kernel_peak_rss_mb": round(kernel_rss, 1),
         "peak_rss_mb": round(rss_mb(), 1), "load_average_before": [round(v, 2) for v in load_before],
         "load_average": [round(v, 2) for v in os.getloadavg()],
