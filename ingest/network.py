@@ -105,22 +105,11 @@ def train_many(config, data: list[tuple[np.ndarray, np.ndarray]], seeds: list[in
     return train_mlp(config, data, seeds, progress)
 
 
-def train_study(config, data: list[tuple[np.ndarray, np.ndarray]], seeds: list[int], progress=None) -> list[Network]:
-    """Train one network per seed, all in lockstep: the study's model.fit for each of them.
-
-    RMSprop on mean cross-entropy, batches reshuffled each epoch by the seed's own generator. The
-    networks' parameters are stacked and each step is one batched product, so training five networks
-    costs little more than one; every network only ever sees its own gradients (the summed loss
-    separates), and a network's weights come out bit for bit the same whether it trains alone or
-    beside others.
-    """
-    nets = []
-    for seed in seeds:
-        torch.manual_seed(seed)
-        nets.append(Network(config.layers[0]))
-    stacked = [torch.stack([getattr(getattr(n, layer), kind).detach() for n in nets]).requires_grad_()
-               for layer in ("hidden", "output") for kind in ("weight", "bias")]
-    w1, b1, w2, b2 = stacked
+def _lockstep(config, data: list[tuple[np.ndarray, np.ndarray]], seeds: list[int], stacked: list[torch.Tensor],
+              act, progress=None) -> None:
+    """Train the stacked parameters [W1, b1, …, W_out, b_out] (a leading network axis each) in place:
+    RMSprop on mean cross-entropy, batches reshuffled each epoch by each seed's own generator, one
+    batched product per layer and step; raises UserError if training diverged."""
     # torch's RMSprop divides by sqrt(v) + eps like Keras'; alpha is Keras' rho.
     opt = torch.optim.RMSprop(stacked, lr=config.learning_rate, alpha=config.rho, eps=config.epsilon,
                               momentum=0.0, centered=False)
@@ -128,50 +117,6 @@ def train_study(config, data: list[tuple[np.ndarray, np.ndarray]], seeds: list[i
     y = torch.as_tensor(np.stack([d[1] for d in data]), dtype=torch.int64)
     generators = [torch.Generator().manual_seed(seed) for seed in seeds]
     rows = torch.arange(len(seeds))[:, None]
-    with one_thread():
-        for _ in range(config.epochs):
-            order = torch.stack([torch.randperm(x.shape[1], generator=g) for g in generators])
-            for start in range(0, x.shape[1], config.batch_size):
-                batch = order[:, start:start + config.batch_size]
-                h = torch.relu(torch.baddbmm(b1[:, None, :], x[rows, batch], w1.transpose(1, 2)))
-                logits = torch.baddbmm(b2[:, None, :], h, w2.transpose(1, 2))
-                loss = nn.functional.cross_entropy(logits.transpose(1, 2), y[rows, batch],
-                                                   reduction="none").mean(dim=1).sum()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-            if not torch.isfinite(loss):
-                raise UserError("training diverged (non-finite loss); lower --learning-rate")
-            if progress is not None:
-                progress.update(1)
-    if not all(torch.isfinite(p).all() for p in stacked):
-        raise UserError("training diverged (non-finite weights); lower --learning-rate")
-    with torch.no_grad():
-        for i, net in enumerate(nets):
-            net.hidden.weight.copy_(w1[i])
-            net.hidden.bias.copy_(b1[i])
-            net.output.weight.copy_(w2[i])
-            net.output.bias.copy_(b2[i])
-    return nets
-
-
-def train_mlp(config, data: list[tuple[np.ndarray, np.ndarray]], seeds: list[int], progress=None) -> list[MLP]:
-    """`train_study` for any MLP: the same lockstep training (initial weights and batch order from
-    each seed, RMSprop on mean cross-entropy, each network seeing only its own gradients), through
-    every layer. Training is never masked: every gate is 1."""
-    nets = []
-    for seed in seeds:
-        torch.manual_seed(seed)
-        nets.append(make(config))
-    stacked = [torch.stack([getattr(n.layers[i], kind).detach() for n in nets]).requires_grad_()
-               for i in range(len(config.layers) + 1) for kind in ("weight", "bias")]
-    opt = torch.optim.RMSprop(stacked, lr=config.learning_rate, alpha=config.rho, eps=config.epsilon,
-                              momentum=0.0, centered=False)
-    x = torch.as_tensor(np.stack([d[0] for d in data]), dtype=torch.float32)
-    y = torch.as_tensor(np.stack([d[1] for d in data]), dtype=torch.int64)
-    generators = [torch.Generator().manual_seed(seed) for seed in seeds]
-    rows = torch.arange(len(seeds))[:, None]
-    act = _act(config.activation)
     with one_thread():
         for _ in range(config.epochs):
             order = torch.stack([torch.randperm(x.shape[1], generator=g) for g in generators])
@@ -192,6 +137,45 @@ def train_mlp(config, data: list[tuple[np.ndarray, np.ndarray]], seeds: list[int
                 progress.update(1)
     if not all(torch.isfinite(p).all() for p in stacked):
         raise UserError("training diverged (non-finite weights); lower --learning-rate")
+
+
+def train_study(config, data: list[tuple[np.ndarray, np.ndarray]], seeds: list[int], progress=None) -> list[Network]:
+    """Train one network per seed, all in lockstep: the study's model.fit for each of them.
+
+    RMSprop on mean cross-entropy, batches reshuffled each epoch by the seed's own generator. The
+    networks' parameters are stacked and each step is one batched product, so training five networks
+    costs little more than one; every network only ever sees its own gradients (the summed loss
+    separates), and a network's weights come out bit for bit the same whether it trains alone or
+    beside others.
+    """
+    nets = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        nets.append(Network(config.layers[0]))
+    stacked = [torch.stack([getattr(getattr(n, layer), kind).detach() for n in nets]).requires_grad_()
+               for layer in ("hidden", "output") for kind in ("weight", "bias")]
+    w1, b1, w2, b2 = stacked
+    _lockstep(config, data, seeds, stacked, torch.relu, progress)
+    with torch.no_grad():
+        for i, net in enumerate(nets):
+            net.hidden.weight.copy_(w1[i])
+            net.hidden.bias.copy_(b1[i])
+            net.output.weight.copy_(w2[i])
+            net.output.bias.copy_(b2[i])
+    return nets
+
+
+def train_mlp(config, data: list[tuple[np.ndarray, np.ndarray]], seeds: list[int], progress=None) -> list[MLP]:
+    """`train_study` for any MLP: the same lockstep training (initial weights and batch order from
+    each seed, RMSprop on mean cross-entropy, each network seeing only its own gradients), through
+    every layer. Training is never masked: every gate is 1."""
+    nets = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        nets.append(make(config))
+    stacked = [torch.stack([getattr(n.layers[i], kind).detach() for n in nets]).requires_grad_()
+               for i in range(len(config.layers) + 1) for kind in ("weight", "bias")]
+    _lockstep(config, data, seeds, stacked, _act(config.activation), progress)
     with torch.no_grad():
         for i, net in enumerate(nets):
             for j, layer in enumerate(net.layers):
