@@ -321,6 +321,9 @@ def validate(c: Config) -> None:
                         "add --dataset csv")
     if not DEVICE.fullmatch(c.device):
         raise UserError(f"config 'device' must be cpu, cuda or cuda:N, got {shown(c.device)}")
+    if c.device.startswith("cuda") and not c.study_shape:
+        raise UserError(f"config 'device' = {shown(c.device)}: the evaluator of this network (more than one "
+                        "hidden layer, tanh, or a masked layer before the last) runs on the CPU only; use cpu")
     if c.device.startswith("cuda"):
         import torch
         if not torch.cuda.is_available():

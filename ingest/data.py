@@ -159,6 +159,9 @@ def resolve(config, explicit: set[str]):
     """The config with its data checked (a bad CSV: one line, before anything is touched) and, for
     a dataset other than circle without an explicit `grid_extent`, the grid sized to the data."""
     from ingest import config as cfg
+    if "label_rule" in explicit and config.dataset != "circle":
+        raise UserError(f"--label-rule applies to the circle only; --dataset {config.dataset} has its own labels: "
+                        "drop --label-rule")
     if config.dataset == "csv":
         for name in CSV_FIELDS:
             read_csv(getattr(config, name))

@@ -172,6 +172,8 @@ def test_a_bad_csv_is_one_line_and_leaves_the_store_untouched(csv_run, tmp_path,
     (["--dataset", "xor", "--train-data", "a.csv"], "go with --dataset csv"),
     (["--dataset", "csv", "--train-data", "a.csv"], "needs both"),
     (["--dataset", "moons"], "must be one of circle, xor, gauss, spiral, csv"),
+    (["--dataset", "spiral", "--label-rule", "intent"], "--label-rule applies to the circle only"),
+    (["--dataset", "xor", "--label-rule", "code"], "--label-rule applies to the circle only"),
 ])
 def test_dataset_flag_mistakes_are_one_line(tmp_path, flags, words):
     proc = run_cli("--store", str(tmp_path / "store"), *flags, *TINY, cwd=Path(__file__).resolve().parent.parent)

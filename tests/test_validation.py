@@ -44,6 +44,8 @@ def refused(*argv: str, match: str) -> str:
     (["--train-seed", "1,2"], "ASCII digits"),
     (["--hidden", "9" * 5000], "4,300 digits"),
     (["--device", "cudax"], "cpu, cuda or cuda:N"),
+    (["--device", "cuda", "--hidden", "4,4"], "runs on the CPU only"),
+    (["--device", "cuda:0", "--activation", "tanh"], "runs on the CPU only"),
 ])
 def test_bad_values_are_refused_in_one_line(argv, match):
     refused(*argv, match=match)
