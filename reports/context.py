@@ -71,6 +71,12 @@ class Context:
         """'node 3' for one hidden layer, 'unit L1·3' for deeper networks."""
         return f"node {node}" if len(self.layers) == 1 else f"unit {self.unit_label(node)}"
 
+    def named_set(self, nodes) -> str:
+        """'nodes 3 and 5' for one hidden layer, 'units L1·3 and L2·0' for deeper networks."""
+        from reports import fmt
+        word = "nodes" if len(self.layers) == 1 else "units"
+        return f"{word} {fmt.join(self.unit_label(n) for n in nodes)}"
+
     def node_axis(self) -> dict:
         """Axis options naming nodes by unit (L1·3) for deeper networks; none for one layer."""
         return {} if len(self.layers) == 1 else {"labelExpr": self.facet_label()}

@@ -256,3 +256,17 @@ def test_mlp_networks_train_alike_alone_and_in_lockstep():
     for a, b in zip(both[1].state_dict().values(), alone[0].state_dict().values()):
         assert torch.equal(a, b)
     assert not torch.equal(both[0].layers[0].weight, alone[0].layers[0].weight)
+
+
+def test_interaction_caption_names_units_by_layer(deep_run):
+    """The strongest synergy and redundancy pairs are named as the warehouse has them, each unit as
+    'L<layer>·<unit>' (masked layers in order, 3 units each), not by its bit number."""
+    con = duckdb.connect(str(deep_run["store"] / "warehouse.duckdb"), read_only=True)
+    row = con.execute("select synergy_i, synergy_j, redundancy_i, redundancy_j from interaction_summary "
+                      "where run_id = 0").fetchone()
+    con.close()
+    layers = deep_run["mask_layers"]
+    label = [f"L{layer}·{unit}" for layer in layers for unit in range(3)]
+    text = " ".join(re.sub(r"<[^>]+>", " ", deep_run["page"].read_text()).split())
+    assert f"the strongest synergy is units {label[row[0]]} and {label[row[1]]} (" in text
+    assert f"the strongest redundancy units {label[row[2]]} and {label[row[3]]} (" in text

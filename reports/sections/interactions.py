@@ -100,15 +100,15 @@ def chart(ctx) -> alt.HConcatChart:
     return alt.hconcat(heat_map(ctx), spectrum(ctx), spacing=36).resolve_scale(color="independent")
 
 
-def nodes_text(nodes) -> str:
-    return fmt.join(str(n) for n in nodes)
+def nodes_text(ctx, nodes) -> str:
+    return fmt.join(ctx.unit_label(n) for n in nodes)
 
 
 def caption(ctx) -> str:
     s = ctx.wh.run_row(QUERIES["summary"])
 
     def pair(kind: str) -> str:
-        return f"nodes {s[kind + '_i']} and {s[kind + '_j']} ({fmt.signed(s[kind + '_value'], 3)})"
+        return f"{ctx.named_set([s[kind + '_i'], s[kind + '_j']])} ({fmt.signed(s[kind + '_value'], 3)})"
 
     def share(value) -> str:
         return "not defined" if missing(value) else fmt.pct(value, 1)
@@ -144,7 +144,7 @@ def caption(ctx) -> str:
     else:
         pairs_text = (f"{s['n_synergy_pairs']} of the {s['n_pairs']} pairs are synergistic; the strongest synergy "
                       f"is {pair('synergy')}, the strongest redundancy {pair('redundancy')}.")
-    top3 = (f" The largest order-3 Möbius term: nodes {nodes_text(s['top_order3_nodes'])} "
+    top3 = (f" The largest order-3 Möbius term: {ctx.named_set(s['top_order3_nodes'])} "
             f"({fmt.signed(s['top_order3_value'], 3)})." if s.get("top_order3_nodes") else "")
     return (
         f"Left: the pairwise Shapley interaction index of every two neurons, exactly, from all {ctx.n_masks:,} "
@@ -160,9 +160,10 @@ def caption(ctx) -> str:
 
 
 def terms_table(ctx):
-    rows = [[r["order"], nodes_text(r["nodes"]), fmt.num(r["value"], sign=True), r["rank_in_order"]]
+    rows = [[r["order"], nodes_text(ctx, r["nodes"]), fmt.num(r["value"], sign=True), r["rank_in_order"]]
             for r in ctx.wh.run_frame(QUERIES["terms"], {"terms": TERMS_PER_ORDER}).iter_rows(named=True)]
-    return table(["order", "nodes", "Möbius coefficient (loss)", "rank by size in its order"], rows,
+    return table(["order", "nodes" if len(ctx.layers) == 1 else "units", "Möbius coefficient (loss)",
+                  "rank by size in its order"], rows,
                  table_id="mobius-table", numeric={0, 2, 3})
 
 
