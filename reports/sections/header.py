@@ -193,6 +193,9 @@ def section(ctx) -> Section:
     body = render(
         "header.html.j2",
         units_words=units_words(ctx),
+        # --model: the network was trained elsewhere, and the page must not say it was trained here
+        made=(f"loads a network trained elsewhere ({ctx.run['model_file']})" if ctx.run.get("model_file")
+              else "trains a network"),
         study=study,
         network=dataset.network(ctx),
         data_words=LEDE.get(dataset.name(ctx), dataset.name(ctx)),
