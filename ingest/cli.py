@@ -91,5 +91,30 @@ def parse(argv: list[str] | None = None) -> tuple[cfg.Config, argparse.Namespace
         if value is not None:
             kind = cfg.field_kind(name)
             values[name] = value if kind == "bool" else cfg.coerce(name, value, kind, from_text=True)
+    explicit = set(values)
+    if values.get("model"):
+        values = model_values(values)
     # the data is read and checked here, before the store is looked at (ingest/data.py)
-    return data.resolve(cfg.build(values), set(values)), args
+    return data.resolve(cfg.build(values), explicit), args
+
+
+def model_values(values: dict) -> dict:
+    """The values of a --model run: the file read and checked (one line if it is not a network
+    Knockout can load), its hidden layers as `hidden`, the CSV dataset and one network (run 0).
+    A flag that would change what the file fixes, or that only training reads, is refused."""
+    from ingest import model_file
+    if not values.get("test_data"):
+        cfg.validate_model(cfg.Config(model=values["model"]))  # the one line for a missing --test-data
+    given = [name for name in cfg.NOT_WITH_MODEL if name in values]
+    if given:
+        raise UserError(f"{flag(given[0])} does not apply to --model: the network is loaded from the file, "
+                        "not trained")
+    model = model_file.read(values["model"])
+    values = {"dataset": "csv", **values, "train_seeds": (0,)}
+    if "hidden" in values:
+        asked = values["hidden"] if isinstance(values["hidden"], tuple) else (values["hidden"],)
+        if asked != model.sizes:
+            raise UserError(f"--hidden {','.join(map(str, asked))} disagrees with {values['model']}, whose hidden "
+                            f"layers are {','.join(map(str, model.sizes))}: leave --hidden out (the file fixes it)")
+    values["hidden"] = model.sizes[0] if len(model.sizes) == 1 else model.sizes
+    return values

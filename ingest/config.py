@@ -45,6 +45,13 @@ class Config:
     train_data: str = setting("", "with --dataset csv: CSV file of training points, header x0,x1,label "
                                   "(labels 0/1); its content goes into the fingerprint")
     test_data: str = setting("", "with --dataset csv: CSV file of test points, header x0,x1,label")
+    # empty: Knockout trains its networks; a file: one network trained elsewhere (ingest/model_file.py)
+    model: str = setting("", "a network trained elsewhere: the safetensors state dict of a torch.nn.Sequential "
+                             "of Linear layers (2 inputs; 2 softmax outputs, or 1 sigmoid output for label 1), "
+                             "e.g. safetensors.torch.save_file(model.state_dict(), path). Nothing is trained: "
+                             "one network, run 0, evaluated on --test-data FILE.csv (required; --dataset csv "
+                             "is implied, --train-data optional); --hidden comes from the file, --activation "
+                             "must say which activation it used; its content goes into the fingerprint")
     # what reproduces the study's loss 0.117 (NOTES.md)
     train_points: int = setting(10_000, "training points per network (circle: uniform in [-1, 1]²; csv: "
                                        "the file's)")
@@ -314,7 +321,9 @@ def validate(c: Config) -> None:
         raise UserError(f"config 'label_rule' must be one of {', '.join(LABEL_RULES)}, got {shown(c.label_rule)}")
     if c.dataset not in DATASETS:
         raise UserError(f"config 'dataset' must be one of {', '.join(DATASETS)}, got {shown(c.dataset)}")
-    if c.dataset == "csv" and not (c.train_data and c.test_data):
+    if c.model:
+        validate_model(c)
+    elif c.dataset == "csv" and not (c.train_data and c.test_data):
         raise UserError("--dataset csv needs both --train-data FILE.csv and --test-data FILE.csv")
     if c.dataset != "csv" and (c.train_data or c.test_data):
         raise UserError(f"--train-data and --test-data go with --dataset csv, not {shown(c.dataset)}: "
@@ -361,6 +370,23 @@ def validate(c: Config) -> None:
     if len(set(c.train_seeds)) != len(c.train_seeds):
         raise UserError(f"config 'train_seeds' has a repeated seed: {shown(list(c.train_seeds))}")
     validate_estimators(c)
+
+
+# What a network loaded with --model does not use: nothing is trained, and the CSV fixes the points.
+NOT_WITH_MODEL = ("train_seeds", "train_points", "epochs", "batch_size", "learning_rate", "rho", "epsilon")
+
+
+def validate_model(c: Config) -> None:
+    """--model: one network read from the file, tested on --test-data (the file's own checks and its
+    layer sizes: cli.py, ingest/model_file.py)."""
+    if not c.test_data:
+        raise UserError("--model needs --test-data FILE.csv: the test points (header x0,x1,label) the loaded "
+                        "network is evaluated on")
+    if c.dataset != "csv":
+        raise UserError(f"--model reads its points from CSV files, not --dataset {shown(c.dataset)}: leave "
+                        "--dataset out or give --dataset csv")
+    if len(c.train_seeds) != 1:
+        raise UserError("--model loads one network: --train-seeds does not apply")
 
 
 MAX_DEPTH = 4  # hidden layers (ingest/deep.py)

@@ -15,7 +15,8 @@ from ingest.errors import StoreError
 # 2: the summary_* tables, and mask_exhaustive linked rather than copied into the warehouse;
 # 3: store ids, runs.train_config, and a warehouse that records what it was built from (warehouse_info)
 # 4: runs.layer_sizes, activation, mask_layers; weights of deeper networks as layers.i.*
-STORE_VERSION = 4
+# 5: runs.model_file, model_sha256, output (networks loaded with --model; a null train_seed)
+STORE_VERSION = 5
 # Written last by a run: what it finished, with fingerprints, hashes and row counts per file.
 MANIFEST = "manifest.json"
 WAREHOUSE = "warehouse.duckdb"

@@ -5,9 +5,14 @@ points, the same seed-23 test points, the same labels and the same fingerprints.
 spiral are drawn by ingest/datasets.py: training points from each network's train seed, test points
 from `test_seed`. csv reads `train_data` and `test_data` (ingest/datasets.load_csv checks them).
 
+A network loaded with --model (ingest/model_file.py) is tested on the csv dataset's test file; its
+training file is optional (without it the training points are unknown: no train rows, a null train
+loss).
+
 What goes into a stage's fingerprint (`fingerprint_values`): for circle, the fields as before and
 nothing about the dataset; for another dataset its name, and for csv the sha256 of each file's
-content in place of its path, so an edited file retrains and a moved one does not.
+content in place of its path, so an edited file retrains and a moved one does not; likewise a
+--model file counts by its sha256, and the training settings it does not use are left out.
 
 The input grid (`resolve`): for circle [-2, 2]² as before; for another dataset, unless
 `grid_extent` was given, the smallest origin-centred square holding datasets.grid_extent's square
@@ -24,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest import datasets, points
+from ingest import datasets, model_file, points
+from ingest.config import NOT_WITH_MODEL
 from ingest.errors import UserError
 
 DATA_FIELDS = ("dataset", "train_data", "test_data")
@@ -70,6 +76,8 @@ def train_set(config, seed: int) -> tuple[np.ndarray, np.ndarray]:
         x = points.train_points(config, seed)
         return x, points.label(x, config.label_rule)
     if config.dataset == "csv":
+        if not config.train_data:  # --model without --train-data: the network's training points are unknown
+            return np.zeros((0, 2)), np.zeros(0, np.int64)
         _, x, y = read_csv(config.train_data)
         return x, y
     return datasets.generate(config.dataset, config.train_points, seed, "train")
@@ -112,6 +120,12 @@ def label_source(config) -> str:
 def fingerprint_values(config, values: dict) -> dict:
     """A stage's fingerprint values (its declared fields) with the dataset's part made exact."""
     values = dict(values)
+    if values.get("model"):  # a loaded network counts by its file's content; nothing about training does
+        values["model_sha256"] = model_file.read(values.pop("model")).sha256
+        for name in NOT_WITH_MODEL:
+            if name != "train_seeds":  # always (0,) with --model: run 0
+                values.pop(name, None)
+    values.pop("model", None)  # no --model: the fingerprints of before
     if config.dataset == "circle":
         for name in DATA_FIELDS:
             values.pop(name, None)  # the study's data: the fingerprints of before
@@ -120,7 +134,9 @@ def fingerprint_values(config, values: dict) -> dict:
     if config.dataset == "csv":
         for name in CSV_FIELDS:
             if name in values:
-                values[f"{name}_sha256"] = read_csv(values.pop(name))[0]
+                path = values.pop(name)
+                if path:  # (--model may come without --train-data)
+                    values[f"{name}_sha256"] = read_csv(path)[0]
         for name in UNUSED_WITH_CSV:
             values.pop(name, None)
     else:
@@ -136,13 +152,19 @@ def runs_columns(config) -> dict:
     b = boundary(config)
     csv = config.dataset == "csv"
     rule = uses_label_rule(config)
+    model = model_file.read(config.model) if config.model else None
     return {
         "dataset": pa.array([config.dataset], pa.string()),
         "label_rule": pa.array([config.label_rule if rule else None], pa.string()),
         "radius": pa.array([points.radius(config.label_rule) if rule else None], pa.float64()),
         "boundary": pa.array([b["kind"] if b else None], pa.string()),
-        "train_data_sha256": pa.array([read_csv(config.train_data)[0] if csv else None], pa.string()),
+        "train_data_sha256": pa.array([read_csv(config.train_data)[0] if csv and config.train_data else None],
+                                      pa.string()),
         "test_data_sha256": pa.array([read_csv(config.test_data)[0] if csv else None], pa.string()),
+        # a network loaded with --model: its file's name and content; else null (trained here)
+        "model_file": pa.array([Path(config.model).name if model else None], pa.string()),
+        "model_sha256": pa.array([model.sha256 if model else None], pa.string()),
+        "output": pa.array([model.output if model else "softmax"], pa.string()),
     }
 
 
@@ -164,7 +186,11 @@ def resolve(config, explicit: set[str]):
                         "drop --label-rule")
     if config.dataset == "csv":
         for name in CSV_FIELDS:
-            read_csv(getattr(config, name))
+            if getattr(config, name):
+                read_csv(getattr(config, name))
+    if config.model and model_file.read(config.model).sizes != config.layers:
+        raise UserError(f"{config.model}: its hidden layers are {model_file.read(config.model).sizes}, the "
+                        f"config's {config.layers}")
     if config.dataset != "circle" and "grid_extent" not in explicit:
         config = dataclasses.replace(config, grid_extent=auto_extent(config))
         cfg.validate(config)

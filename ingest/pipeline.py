@@ -205,14 +205,17 @@ def train(config, store: Path, ledger: Ledger, timings: Timings, unit, train_fps
     # Train every network before writing anything, so a diverged one leaves the store untouched.
     pending = {run_id: seed for run_id, seed in seeds.items()
                if not ledger.reusable(f"train/{run_id}", train_fps[run_id])}
-    if pending:
+    if pending and config.model:
+        what = f"loading the network of {config.model} (not trained here)"
+    elif pending:
         what = f"{count(len(pending), 'network')}, {count(config.epochs, 'epoch')}"
         if len(pending) < len(seeds):
             what += f" (reusing {len(seeds) - len(pending)} trained before)"
     else:
         what = f"reusing {count(len(seeds), 'trained network')}"
     fitted, trained = {}, {}
-    with progress.step("train", what, total=config.epochs if pending else None, unit="epoch") as bar:
+    with progress.step("train", what, total=config.epochs if pending and not config.model else None,
+                       unit="epoch") as bar:
         if pending:
             start = time.perf_counter()
             fitted = stages.fit_all(config, pending, progress=bar)

@@ -135,15 +135,18 @@ def training_data(config, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 # Everything the networks, their weights and their runs rows (test loss and accuracy) depend on.
-@stage("train", reads=("dataset", "train_data", "test_data",
+@stage("train", reads=("dataset", "train_data", "test_data", "model",
                        "hidden", "activation", "mask_layers", "label_rule", "train_points", "epochs", "batch_size", "learning_rate",
                        "rho", "epsilon", "train_seeds", "test_points", "test_seed"))
 def fit_all(config, seeds: dict[int, int], progress=None) -> dict[int, Fitted]:
     """Train the networks of {run_id: seed} together; raises UserError (writing nothing) if one diverged.
     Their files are written afterwards, one network at a time, by `write_training`."""
-    from ingest import network
+    from ingest import model_file, network
     data = {run_id: training_data(config, seed) for run_id, seed in seeds.items()}
-    nets = network.train_many(config, list(data.values()), list(seeds.values()), progress=progress)
+    if config.model:  # trained elsewhere: the file's weights, checked when the flags were read
+        nets = [model_file.network(config, model_file.read(config.model))]
+    else:
+        nets = network.train_many(config, list(data.values()), list(seeds.values()), progress=progress)
     return {run_id: describe(config, run_id, seeds[run_id], net, *data[run_id])
             for run_id, net in zip(seeds, nets)}
 
@@ -153,7 +156,9 @@ def train_config(config, run_id: int) -> str:
     own seed. (The runs row is reused as long as those stay the same, so it says nothing about the
     later stages; the warehouse adds the whole configuration, ingest/catalog.py.)"""
     values = STAGES["train"].inputs(config, run_id)
-    values["train_seed"] = values.pop("train_seeds")
+    seed = values.pop("train_seeds")
+    if not config.model:  # a loaded network has no training seed
+        values["train_seed"] = seed
     return json.dumps(values, sort_keys=True)
 
 
@@ -167,14 +172,18 @@ def describe(config, run_id: int, seed: int, net, x_train, y_train) -> Fitted:
     full = np.array([masks.full(config.nodes)])
     test_kernel = kernel_for(config, net, x_test, y_test)
     test_loss = float(test_kernel.evaluate(full)[0][0])
-    train_loss = float(kernel_for(config, net, x_train, y_train).evaluate(full)[0][0])
-    tables.check_finite("the full network's loss", np.array([test_loss, train_loss]))
+    # --model without --train-data: no training points, so no train loss (null)
+    train_loss = float(kernel_for(config, net, x_train, y_train).evaluate(full)[0][0]) if len(x_train) else None
+    tables.check_finite("the full network's loss", np.array([test_loss, train_loss if len(x_train) else 0.0]))
     run_row = pa.table({
-        "run_id": pa.array([run_id], pa.int32()), "train_seed": [seed], "hidden": [config.nodes],
+        "run_id": pa.array([run_id], pa.int32()),
+        # a network loaded with --model had no seed here: null
+        "train_seed": pa.array([None if config.model else seed], pa.int64()), "hidden": [config.nodes],
         **data.runs_columns(config),  # dataset, label_rule, radius, boundary, CSV hashes
         # one hidden layer: a mask's logit is logit_bias + Σ its units' contributions; undefined (null) beyond
         "logit_bias": pa.array([logit_terms(net, x_test[:1])[2] if config.study_shape else None], pa.float64()),
-        "train_loss": [train_loss], "train_accuracy": [accuracy(net, x_train, y_train)],
+        "train_loss": pa.array([train_loss], pa.float64()),
+        "train_accuracy": pa.array([accuracy(net, x_train, y_train) if len(x_train) else None], pa.float64()),
         "test_loss": [test_loss], "test_accuracy": [accuracy(net, x_test, y_test)],
         "train_config": [train_config(config, run_id)],
         "layer_sizes": pa.array([list(config.layers)], pa.list_(pa.int32())),

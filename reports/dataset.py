@@ -29,6 +29,8 @@ def network(ctx) -> str:
     masked = "" if len(ctx.layers) == 1 or len(ctx.masked_layers) == len(ctx.layers) else \
         f" (masks on layer{'s' if len(ctx.masked_layers) > 1 else ''} {', '.join(map(str, ctx.masked_layers))})"
     act = "ReLU" if ctx.activation == "relu" else ctx.activation
+    if ctx.run.get("output") == "sigmoid":  # a --model file with 1 sigmoid output
+        return f"2→{'→'.join(map(str, ctx.layers))}→1 {act}, sigmoid output{masked} on {name(ctx)}"
     return f"2→{'→'.join(map(str, ctx.layers))}→2 {act}{masked} on {name(ctx)}"
 
 

@@ -66,6 +66,8 @@ def data_fact(ctx, counts: dict) -> tuple[str, str]:
         return ("label rule", f"'{rule}': {RULES.get(rule, rule)}; radius {float(run['radius']):.4f}, "
                               f"{fmt.pct(counts['train_outside'])} of the training points outside")
     name = dataset.name(ctx)
+    if not counts["train_points"]:  # --model without training points
+        return ("data", f"{DATA.get(name, name)}; {fmt.pct(counts['test_ones'])} of the test points have label 1")
     return ("data", f"{DATA.get(name, name)}; {fmt.pct(counts['train_outside'])} of the training points and "
                     f"{fmt.pct(counts['test_ones'])} of the test points have label 1")
 
@@ -80,27 +82,51 @@ def test_fact(ctx, counts: dict, setup: dict) -> str:
     return f"{counts['test_points']:,} points (numpy seed {cfg.get('test_seed')}{study_test})"
 
 
+def outputs(ctx) -> str:
+    """The output layer in words: a --model file may have had 1 sigmoid output (ingest/model_file.py)."""
+    if ctx.run.get("output") == "sigmoid":
+        return "1 sigmoid output (p(label 1) = σ(z), evaluated as softmax over the logits (0, z))"
+    return "2 softmax outputs"
+
+
 def network_fact(ctx) -> str:
     if len(ctx.layers) == 1 and ctx.activation == "relu":
-        return f"2 inputs → {ctx.hidden} ReLU neurons, each × its mask entry on_i → 2 softmax outputs"
+        return f"2 inputs → {ctx.hidden} ReLU neurons, each × its mask entry on_i → {outputs(ctx)}"
     act = "ReLU" if ctx.activation == "relu" else ctx.activation
     layers = " → ".join(f"{size} {act} units (layer {i}{', masked' if i in ctx.masked_layers else ''})"
                         for i, size in enumerate(ctx.layers, start=1))
-    return (f"2 inputs → {layers} → 2 softmax outputs; each masked unit × its mask entry on_i, N = {ctx.hidden} "
+    return (f"2 inputs → {layers} → {outputs(ctx)}; each masked unit × its mask entry on_i, N = {ctx.hidden} "
             f"masked units, bits layer by layer, labelled L1·0, L1·1, … (layer·unit)")
+
+
+def training_fact(ctx, counts: dict) -> tuple[str, str]:
+    run, cfg = ctx.run, ctx.config
+    if run.get("model_file"):  # --model: trained elsewhere
+        data = (f"training points given: {fmt.integer(counts['train_points'])} (file sha256 "
+                f"{str(run.get('train_data_sha256'))[:12]}…)" if counts["train_points"] else "training points unknown")
+        return ("training", f"none here: the weights were loaded from {run['model_file']} (sha256 "
+                            f"{str(run.get('model_sha256'))[:12]}…), trained elsewhere; {data}")
+    points = (f"{fmt.integer(counts['train_points'])} points (file sha256 {str(run.get('train_data_sha256'))[:12]}…)"
+              if dataset.name(ctx) == "csv" else f"{fmt.integer(cfg.get('train_points'))} points")
+    return ("training", f"{points}, {cfg.get('epochs')} epochs, RMSprop, "
+                        f"batch {cfg.get('batch_size')}, seed {run.get('train_seed')}")
+
+
+def full_fact(ctx) -> str:
+    run = ctx.run
+    test = f"test loss {fmt.fixed(run['test_loss'], 4)} ({fmt.pct(run['test_accuracy'], 1)})"
+    if run.get("train_loss") is None:  # a --model network without training points
+        return test
+    return f"train loss {fmt.fixed(run['train_loss'], 4)} ({fmt.pct(run['train_accuracy'], 1)}), {test}"
 
 
 def facts(ctx, counts: dict, setup: dict) -> list[tuple[str, str]]:
     run, cfg = ctx.run, ctx.config
-    points = (f"{fmt.integer(counts['train_points'])} points (file sha256 {str(run.get('train_data_sha256'))[:12]}…)"
-              if dataset.name(ctx) == "csv" else f"{fmt.integer(cfg.get('train_points'))} points")
     return [
         ("network", network_fact(ctx)),
         data_fact(ctx, counts),
-        ("training", f"{points}, {cfg.get('epochs')} epochs, RMSprop, "
-                     f"batch {cfg.get('batch_size')}, seed {run.get('train_seed')}"),
-        ("full network", f"train loss {fmt.fixed(run['train_loss'], 4)} ({fmt.pct(run['train_accuracy'], 1)}), "
-                         f"test loss {fmt.fixed(run['test_loss'], 4)} ({fmt.pct(run['test_accuracy'], 1)})"),
+        training_fact(ctx, counts),
+        ("full network", full_fact(ctx)),
         ("test set", test_fact(ctx, counts, setup)),
         ("sampled masks", f"{counts['sampled_masks']:,} (numpy seed {cfg.get('mask_seed')}); "
                           f"p = {', '.join(fmt.prob(p) for p in ctx.keep_probs)}"),
@@ -167,6 +193,9 @@ def section(ctx) -> Section:
     body = render(
         "header.html.j2",
         units_words=units_words(ctx),
+        # --model: the network was trained elsewhere, and the page must not say it was trained here
+        made=(f"loads a network trained elsewhere ({ctx.run['model_file']})" if ctx.run.get("model_file")
+              else "trains a network"),
         study=study,
         network=dataset.network(ctx),
         data_words=LEDE.get(dataset.name(ctx), dataset.name(ctx)),

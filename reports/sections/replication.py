@@ -248,7 +248,9 @@ def verdict_text(holds: int, total: int) -> str:
 
 
 def replication_table(summary: pl.DataFrame, listed: list[Finding]):
-    columns = (["quantity", "study"] + [f"run {r} (seed {s})" for r, s in zip(summary["run_id"], summary["train_seed"])]
+    # a network loaded with --model has no train seed (null)
+    columns = (["quantity", "study"] + [f"run {r} (seed {s})" if s is not None else f"run {r} (loaded)"
+                                        for r, s in zip(summary["run_id"], summary["train_seed"])]
                + ["the study's finding"])
     judged = verdicts(summary, listed)
     def verdict(f: Finding) -> str:
