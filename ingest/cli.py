@@ -53,6 +53,9 @@ def parser() -> argparse.ArgumentParser:
                 description="Train the study's network, evaluate masks, write the store and the warehouse.")
     p.add_argument("--config", type=Path, metavar="FILE.toml",
                    help="TOML file of config fields (overrides the defaults; flags override it)")
+    p.add_argument("--sweep", type=Path, metavar="FILE.toml",
+                   help="a config file plus a [sweep] table of lists: one network per combination, all in one "
+                        "store (see store/README.md); flags override its fields outside [sweep]")
     p.add_argument("--store", default="store", metavar="DIR",
                    help="store folder: a new or empty folder, or a Knockout store (default: store)")
     p.add_argument("--report", default="reports/index.html", metavar="PATH",
@@ -91,5 +94,14 @@ def parse(argv: list[str] | None = None) -> tuple[cfg.Config, argparse.Namespace
         if value is not None:
             kind = cfg.field_kind(name)
             values[name] = value if kind == "bool" else cfg.coerce(name, value, kind, from_text=True)
+    if args.sweep is not None:
+        if args.config is not None:
+            raise UserError("give --config or --sweep, not both: a sweep file is a config file plus [sweep]")
+        from ingest import sweep
+        args.plan = sweep.read(args.sweep, values)
+        return args.plan.config, args
     # the data is read and checked here, before the store is looked at (ingest/data.py)
-    return data.resolve(cfg.build(values), set(values)), args
+    config = data.resolve(cfg.build(values), set(values))
+    from ingest import plan
+    args.plan = plan.plain(config)
+    return config, args

@@ -122,8 +122,11 @@ class Config:
         (ingest/network.py) and the deep evaluator (ingest/deep.py)."""
         return len(self.layers) == 1 and self.activation == "relu"
 
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+    def to_json(self, seeds: bool = True) -> str:
+        values = dataclasses.asdict(self)
+        if not seeds:  # what networks that differ only in their seed share
+            del values["train_seeds"], values["estimator_runs"]
+        return json.dumps(values, sort_keys=True)
 
 
 def field_names() -> list[str]:
