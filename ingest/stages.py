@@ -11,7 +11,7 @@ here, and must answer before those libraries take their second to load.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -144,16 +144,17 @@ def fit_all(config, seeds: dict[int, int], progress=None) -> dict[int, Fitted]:
     from ingest import network
     data = {run_id: training_data(config, seed) for run_id, seed in seeds.items()}
     nets = network.train_many(config, list(data.values()), list(seeds.values()), progress=progress)
-    return {run_id: describe(replace(config, train_seeds=(seeds[run_id],)), run_id, seeds[run_id], net, *data[run_id])
+    return {run_id: describe(config, run_id, seeds[run_id], net, *data[run_id])
             for run_id, net in zip(seeds, nets)}
 
 
-def train_config(config, run_id: int = 0) -> str:
+def train_config(config, seed: int) -> str:
     """JSON of what this network was made from: exactly the fields the train stage reads, with its
     own seed. (The runs row is reused as long as those stay the same, so it says nothing about the
     later stages; the warehouse adds the whole configuration, ingest/catalog.py.)"""
-    values = STAGES["train"].inputs(config, run_id)
-    values["train_seed"] = values.pop("train_seeds")
+    values = STAGES["train"].inputs(config, 0)
+    del values["train_seeds"]  # the config's first seed; this network's is `seed`
+    values["train_seed"] = seed
     return json.dumps(values, sort_keys=True)
 
 
@@ -176,7 +177,7 @@ def describe(config, run_id: int, seed: int, net, x_train, y_train) -> Fitted:
         "logit_bias": pa.array([logit_terms(net, x_test[:1])[2] if config.study_shape else None], pa.float64()),
         "train_loss": [train_loss], "train_accuracy": [accuracy(net, x_train, y_train)],
         "test_loss": [test_loss], "test_accuracy": [accuracy(net, x_test, y_test)],
-        "train_config": [train_config(config)],  # config: this network's own (train_seeds = (seed,))
+        "train_config": [train_config(config, seed)],
         "layer_sizes": pa.array([list(config.layers)], pa.list_(pa.int32())),
         "activation": pa.array([config.activation], pa.string()),
         "mask_layers": pa.array([list(config.masked_layers)], pa.list_(pa.int32())),
