@@ -84,7 +84,12 @@ def parse(argv: list[str] | None = None) -> tuple[cfg.Config, argparse.Namespace
     if args.report == "":
         raise UserError("--report is empty: name a file, or pass --no-report")
     args.store, args.report = Path(args.store), Path(args.report)
-    values = cfg.from_toml(cfg.read_toml(args.config), cfg.shown(str(args.config))) if args.config else {}
+    if args.sweep is not None and args.config is not None:
+        raise UserError("give --config or --sweep, not both: a sweep file is a config file plus [sweep]")
+    table = cfg.read_toml(args.config) if args.config else {}
+    if "sweep" in table:
+        raise UserError(f"{cfg.shown(str(args.config))} has a [sweep] table: run it with --sweep, not --config")
+    values = cfg.from_toml(table, cfg.shown(str(args.config))) if args.config else {}
     if args.train_seed is not None:
         if args.train_seeds is not None:
             raise UserError("give --train-seed or --train-seeds, not both")
@@ -95,8 +100,6 @@ def parse(argv: list[str] | None = None) -> tuple[cfg.Config, argparse.Namespace
             kind = cfg.field_kind(name)
             values[name] = value if kind == "bool" else cfg.coerce(name, value, kind, from_text=True)
     if args.sweep is not None:
-        if args.config is not None:
-            raise UserError("give --config or --sweep, not both: a sweep file is a config file plus [sweep]")
         from ingest import sweep
         args.plan = sweep.read(args.sweep, values)
         return args.plan.config, args
