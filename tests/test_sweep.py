@@ -3,7 +3,9 @@ config makes; a grown sweep computes only its new networks; run_summary and swee
 against numpy and polars over the stored rows; bad sweep files refused in one line."""
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -43,8 +45,8 @@ def query(store: Path, sql: str) -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def sweep_store(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("sweep")
-    run_cli("--sweep", str(write(root / "sweep.toml", SWEEP)), "--store", str(root / "store"), "--no-report",
-            check=True)
+    run_cli("--sweep", str(write(root / "sweep.toml", SWEEP)), "--store", str(root / "store"), "--report",
+            str(root / "index.html"), check=True)
     return root / "store"
 
 
@@ -185,3 +187,87 @@ def test_a_sweep_file_given_as_config_points_to_sweep(tmp_path):
     proc = run_cli("--config", str(write(tmp_path / "s.toml", SWEEP)), "--store", str(tmp_path / "store"))
     assert proc.returncode == 2 and "run it with --sweep" in proc.stderr and proc.stderr.count("\n") == 1
     assert not (tmp_path / "store").exists()
+
+
+def test_sweep_findings_judge_run_summary(sweep_store):
+    """Each finding's rule applied in polars to run_summary, counted per kind and width."""
+    summary = query(sweep_store, "select * from run_summary")
+    rules = {
+        "right_skew": pl.col("skew_loss_half") > 0,
+        "log_normal": pl.col("skew_log_loss_half").abs() < pl.col("skew_loss_half").abs(),
+        "sanity": pl.col("sanity_ratio").is_between(0.8, 1.25),
+        "decay": pl.col("decay_length_exact") <= 6,  # the study's "5–6 flips"
+        "complement": pl.col("complement_corr") > 0,
+        "bias_like": pl.col("n_bias_like") > 0,
+    }
+    findings = query(sweep_store, "select * from sweep_findings")
+    assert set(findings["finding"].unique()) == set(rules)
+    for finding, rule in rules.items():
+        expected = (summary.with_columns(rule.alias("holds"))
+                    .group_by("dataset", "activation", "depth", "n_units")
+                    .agg(pl.len().alias("n_networks"), pl.col("holds").count().alias("n_judged"),
+                         pl.col("holds").sum().alias("n_holding"))
+                    .sort("dataset", "activation", "depth", "n_units"))
+        got = (findings.filter(pl.col("finding") == finding)
+               .select("dataset", "activation", "depth", "n_units", "n_networks", "n_judged", "n_holding")
+               .sort("dataset", "activation", "depth", "n_units"))
+        assert got.to_dicts() == expected.with_columns(pl.col("n_holding").cast(got["n_holding"].dtype),
+                                                       pl.col("n_judged").cast(got["n_judged"].dtype),
+                                                       pl.col("n_networks").cast(got["n_networks"].dtype)).to_dicts()
+
+
+def page_text(path: Path) -> str:
+    text = re.sub(r"<script.*?</script>", " ", path.read_text(), flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
+
+
+def test_the_sweep_page_shows_the_warehouse_counts(sweep_store):
+    page = sweep_store.parent / "sweep.html"
+    raw = page.read_text()
+    findings = query(sweep_store, "select * from sweep_findings")
+    # the findings table: one row per (finding, kind), a cell n_holding/n_judged per width
+    table = re.search(r'<table[^>]*id="sweep-findings".*?</table>', raw, flags=re.S).group(0)
+    rows = [[html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, re.S)]
+            for r in re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S)]
+    header, body = rows[0], rows[1:]
+    assert header[2:] == ["N = 3", "N = 5"]
+    assert len(body) == 6 * 2  # six findings × two kinds (circle and xor, one layer of ReLUs)
+    names = {"right skew (F2)": "right_skew", "log-normal (F3)": "log_normal", "sanity check (F4)": "sanity",
+             "path decay (F9)": "decay", "complement (F9)": "complement", "bias-like units (F10)": "bias_like"}
+    finding = None
+    for row in body:
+        finding = names[row[0]] if row[0] else finding
+        dataset = row[1].split(" · ")[0]
+        for width, cell in zip((3, 5), row[2:]):
+            r = findings.filter((pl.col("finding") == finding) & (pl.col("dataset") == dataset)
+                                & (pl.col("n_units") == width)).row(0, named=True)
+            assert cell == f"{r['n_holding']}/{r['n_judged']}", (finding, dataset, width)
+    text = page_text(page)
+    assert "8 networks in one store" in text
+    assert "circle · 1 layer · relu: 4 networks (N = 3 and 5, 2 seeds each)" in text
+    for word in ("nan", "NaN", "None", "undefined"):
+        assert not re.search(rf"\b{word}\b", text), word
+    # every chart's data comes from sweep_trends: the spec holds each mean
+    specs = json.loads(re.search(r'<script[^>]*id="vega-specs"[^>]*>(.*?)</script>', raw, flags=re.S).group(1))
+    assert len(specs) == 1
+    import csv
+    import io
+    spec = next(iter(specs.values()))
+    (csv_text,) = spec["datasets"].values()
+    drawn = list(csv.DictReader(io.StringIO(csv_text)))
+    trends = query(sweep_store, "select * from sweep_trends where statistic = 'shapley_gini'")
+    gini_rows = [r for r in drawn if r["title"] == "Shapley Gini"]
+    assert len(gini_rows) == trends.height == 4
+    for r in gini_rows:
+        t = trends.filter((pl.col("dataset") == r["network"].split(" · ")[0])
+                          & (pl.col("n_units") == int(r["n_units"]))).row(0, named=True)
+        for col in ("mean", "lowest", "highest"):
+            assert float(r[col]) == pytest.approx(t[col], rel=1e-5), col
+    main = page_text(sweep_store.parent / "index.html")
+    assert "They are a sweep, compared on the sweep page, sweep.html." in main
+
+
+def test_a_plain_store_has_no_sweep_page(small_store, tmp_path):
+    from reports.build import build_report
+    build_report(small_store, tmp_path / "index.html")
+    assert (tmp_path / "index.html").exists() and not (tmp_path / "sweep.html").exists()
