@@ -46,7 +46,7 @@ STATISTICS = [
 FINDINGS = [
     ("right_skew", "right skew (F2)", "the loss is skewed right at p = ½ (F2)"),
     ("log_normal", "log-normal (F3)", "ln(loss) is less skewed than the loss at p = ½: log-normal is a good approximation (F3)"),
-    ("sanity", "sanity check (F4)", "the gradient predicts the change of mean loss, ratio within 0.8–1.25 (F4)"),
+    ("sanity", "sanity check (F4)", "the gradient predicts the change of mean loss, ratio within {sanity_ratio_low:g}–{sanity_ratio_high:g} (F4)"),
     ("decay", "path decay (F9)", "the path correlation is insignificant within 6 flips (F9)"),
     ("complement", "complement (F9)", "a mask's log loss correlates positively with its complement's (F9)"),
     ("bias_like", "bias-like units (F10)", "some neurons act as biases (F10)"),
@@ -98,10 +98,11 @@ def widths_text(widths: list[int]) -> str:
     return "N = " + fmt.join(str(w) for w in widths)
 
 
-def finding_sentences(findings: pl.DataFrame) -> list[str]:
+def finding_sentences(findings: pl.DataFrame, limits: dict) -> list[str]:
     """Per finding and kind of network: holds at every width, at none, or at which."""
     out = []
     for finding, _, claim in FINDINGS:
+        claim = claim.format(**limits)
         rows = findings.filter(pl.col("finding") == finding)
         parts = []
         for key, group in rows.group_by("dataset", "depth", "activation", maintain_order=True):
@@ -150,6 +151,7 @@ def render(con, main_page: str = "index.html") -> tuple[str, list[Section]]:
     summary = frame(con, "select * from run_summary order by run_id")
     trends = frame(con, "select * from sweep_trends")
     findings = frame(con, "select * from sweep_findings")
+    limits = dict(con.execute("select key, value from study_reference where key like 'sanity_ratio_%'").fetchall())
     kinds = summary.group_by("dataset", "depth", "activation").agg(
         pl.col("n_units").unique().sort(), pl.col("train_seed").n_unique().alias("seeds"), pl.len().alias("n"))
     kinds_text = "; ".join(
@@ -165,7 +167,7 @@ def render(con, main_page: str = "index.html") -> tuple[str, list[Section]]:
         chart=trends_chart(trends))
     findings_section = Section(
         "findings", "Which of the study's findings hold at every width",
-        body=Markup("".join(f"<p>{escape(s)}</p>" for s in finding_sentences(findings))),
+        body=Markup("".join(f"<p>{escape(s)}</p>" for s in finding_sentences(findings, limits))),
         caption=("Each cell: of the networks of that kind and width (one per seed), how many show the finding "
                  "(n/a: not defined for that network). Rules as in the view sweep_findings."),
         after=findings_table(findings))

@@ -192,10 +192,13 @@ def test_a_sweep_file_given_as_config_points_to_sweep(tmp_path):
 def test_sweep_findings_judge_run_summary(sweep_store):
     """Each finding's rule applied in polars to run_summary, counted per kind and width."""
     summary = query(sweep_store, "select * from run_summary")
+    seed = pl.read_csv(Path(__file__).resolve().parent.parent / "sql" / "seeds" / "study_reference.csv")
+    low, high = (seed.filter(pl.col("key") == k)["value"].item() for k in ("sanity_ratio_low", "sanity_ratio_high"))
+    assert (low, high) == (0.8, 1.25)  # the band the page states in words
     rules = {
         "right_skew": pl.col("skew_loss_half") > 0,
         "log_normal": pl.col("skew_log_loss_half").abs() < pl.col("skew_loss_half").abs(),
-        "sanity": pl.col("sanity_ratio").is_between(0.8, 1.25),
+        "sanity": pl.col("sanity_ratio").is_between(low, high),
         "decay": pl.col("decay_length_exact") <= 6,  # the study's "5–6 flips"
         "complement": pl.col("complement_corr") > 0,
         "bias_like": pl.col("n_bias_like") > 0,
@@ -244,6 +247,7 @@ def test_the_sweep_page_shows_the_warehouse_counts(sweep_store):
             assert cell == f"{r['n_holding']}/{r['n_judged']}", (finding, dataset, width)
     text = page_text(page)
     assert "8 networks in one store" in text
+    assert "the gradient predicts the change of mean loss, ratio within 0.8–1.25 (F4)" in text.lower()
     assert "circle · 1 layer · relu: 4 networks (N = 3 and 5, 2 seeds each)" in text
     for word in ("nan", "NaN", "None", "undefined"):
         assert not re.search(rf"\b{word}\b", text), word
