@@ -106,6 +106,15 @@ def train_identity(net) -> str:
 
 
 def _run(plan, store: Path, report: Path | None, ledger: Ledger) -> dict:
+    from ingest import executor as executors
+    runner = executors.make(plan.config)
+    try:
+        return _run_with(plan, store, report, ledger, runner)
+    finally:
+        runner.close()
+
+
+def _run_with(plan, store: Path, report: Path | None, ledger: Ledger, runner) -> dict:
     timings = Timings()
     config = plan.config
     nets = plan.by_id()
@@ -121,7 +130,7 @@ def _run(plan, store: Path, report: Path | None, ledger: Ledger) -> dict:
         return False
 
     train_fps = {run_id: train_identity(net) for run_id, net in nets.items()}
-    trained = train(plan, store, ledger, timings, unit, train_fps)
+    trained = train(plan, store, ledger, timings, unit, train_fps, runner)
 
     for stage in stages.after_training():
         signals.check()
@@ -144,9 +153,12 @@ def _run(plan, store: Path, report: Path | None, ledger: Ledger) -> dict:
                     key = f"{stage.name}/{run_id}" + (f"/{i}" if part else "")
                     args = (i, *part) if part else ()
                     fp = fingerprint(stage.name, train_fps[run_id], values, *(part or ()))
-                    todo.append((key, fp, functools.partial(stage.work, net_config, store, t, *args),
-                                 part[1] - part[0] if part else 1))
-            if stage.threads > 1:
+                    work = (functools.partial(runner.submit_unit, stage.name, net_config, store, run_id, args)
+                            if runner.remote else functools.partial(stage.work, net_config, store, t, *args))
+                    todo.append((key, fp, work, part[1] - part[0] if part else 1))
+            if runner.remote:
+                reused += remote_units(stage, todo, ledger, timings, bar, runner)
+            elif stage.threads > 1:
                 reused += concurrent_units(stage, todo, ledger, timings, bar)
             else:
                 for key, fp, work, step in todo:
@@ -218,7 +230,7 @@ def _run(plan, store: Path, report: Path | None, ledger: Ledger) -> dict:
     return manifest
 
 
-def train(plan, store: Path, ledger: Ledger, timings: Timings, unit, train_fps: dict[int, str]) -> dict:
+def train(plan, store: Path, ledger: Ledger, timings: Timings, unit, train_fps: dict[int, str], runner) -> dict:
     """Every network trained (or rebuilt from its stored weights), {run_id: stages.Trained}.
     Networks that differ only in their seed train together (network.train_many); a sweep's other
     networks train group after group."""
@@ -239,8 +251,26 @@ def train(plan, store: Path, ledger: Ledger, timings: Timings, unit, train_fps: 
     else:
         what = f"reusing {count(len(nets), 'trained network')}"
     fitted, trained = {}, {}
-    with progress.step("train", what, total=epochs if pending else None, unit="epoch") as bar:
-        if pending:
+    total = epochs if pending and not runner.remote else None  # Ray tasks report no epochs
+    with progress.step("train", what, total=total, unit="epoch") as bar:
+        if pending and runner.remote:
+            start = time.perf_counter()
+            # networks train alike alone or together (network.train_many), so a group is split over
+            # the cluster's CPUs: one task per share
+            refs = {runner.submit_training(nets[next(iter(share))].config, share): share
+                    for g in groups.values() for share in split(g, runner.cpus())}
+            waiting = list(refs)
+            try:
+                while waiting:
+                    ref, tables = runner.wait_one(waiting)
+                    waiting.remove(ref)
+                    for run_id, out in tables.items():
+                        fitted[run_id] = stages.fitted_from_tables(nets[run_id].config, run_id, out)
+            except BaseException:
+                runner.cancel(waiting)
+                raise
+            timings.add("train", time.perf_counter() - start, {}, reused=False)
+        elif pending:
             start = time.perf_counter()
             for group in groups.values():
                 signals.check()
@@ -287,6 +317,42 @@ def concurrent_units(stage, todo: list, ledger: Ledger, timings: Timings, bar) -
     pool.shutdown(wait=True)
     # units worked on together overlap: the stage's wall time is what counts
     timings.add(stage.name, time.perf_counter() - start, {}, reused=False)
+    return reused
+
+
+def split(group: dict[int, int], parts: int) -> list[dict[int, int]]:
+    """A {run_id: seed} group in at most `parts` shares of near-equal size, in order."""
+    items = list(group.items())
+    size = -(-len(items) // max(1, min(parts, len(items))))
+    return [dict(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def remote_units(stage, todo: list, ledger: Ledger, timings: Timings, bar, runner) -> int:
+    """The stage's units that cannot be reused, as Ray tasks all submitted at once; each is recorded
+    by this (the driver's) thread as it finishes, in whatever order. Returns how many were reused."""
+    reused, pending = 0, {}
+    start = time.perf_counter()
+    for key, fp, submit, step in todo:
+        if ledger.reusable(key, fp):
+            timings.add(stage.name, 0.0, ledger.rows(key), reused=True)
+            reused += 1
+            bar.update(step)
+        else:
+            pending[submit()] = (key, fp, step)
+    waiting = list(pending)
+    try:
+        while waiting:
+            signals.check()
+            ref, files = runner.wait_one(waiting)
+            waiting.remove(ref)
+            key, fp, step = pending[ref]
+            timings.add(stage.name, 0.0, ledger.record(key, fp, [Path(f) for f in files]), reused=False)
+            bar.update(step)
+    except BaseException:
+        runner.cancel(waiting)  # a failed unit or Ctrl-C: the others' files appear whole or not at all
+        raise
+    if pending:
+        timings.add(stage.name, time.perf_counter() - start, {}, reused=False)
     return reused
 
 

@@ -199,6 +199,14 @@ def describe(config, run_id: int, seed: int, net, x_train, y_train) -> Fitted:
     return Fitted(Trained(run_id, net, test_kernel), out)
 
 
+def fitted_from_tables(config, run_id: int, tables: dict) -> Fitted:
+    """A network trained elsewhere (a Ray worker), rebuilt from its tables before they are written."""
+    from ingest import network
+    net = network.from_weights_table(tables["weights"], run_id, config)
+    x_test, y_test = _test_set(config)
+    return Fitted(Trained(run_id, net, kernel_for(config, net, x_test, y_test)), tables)
+
+
 def write_training(store: Path, fitted: Fitted) -> list[Path]:
     from ingest.store import write_file
     name = file_name(fitted.trained.run_id)
