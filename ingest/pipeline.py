@@ -198,7 +198,8 @@ def _run_with(plan, store: Path, report: Path | None, ledger: Ledger, runner) ->
     manifest = {
         "config": config_values,
         "packages": package_versions(),
-        "runs": runs.sort_by("run_id").to_pylist(),
+        "runs": [{**row, **({"network": describe_net(nets[row["run_id"]])} if plan.is_sweep else {})}
+                 for row in runs.sort_by("run_id").to_pylist()],
         "stages": list(timings.stages.values()),
         "row_counts": counts,
         "outputs": dict(built),
@@ -318,6 +319,11 @@ def concurrent_units(stage, todo: list, ledger: Ledger, timings: Timings, bar) -
     # units worked on together overlap: the stage's wall time is what counts
     timings.add(stage.name, time.perf_counter() - start, {}, reused=False)
     return reused
+
+
+def describe_net(net) -> dict:
+    """A sweep network's values of the swept fields, as the flags write them."""
+    return {k: (",".join(map(str, v)) if isinstance(v, (tuple, list)) else v) for k, v in net.params.items()}
 
 
 def split(group: dict[int, int], parts: int) -> list[dict[int, int]]:
