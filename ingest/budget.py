@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from ingest.errors import UserError
@@ -103,15 +104,24 @@ def gb(n: float) -> str:
     return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.0f} MB"
 
 
-def check(c, store: Path) -> None:
-    """Refuse, in one line with the estimate, a config this machine cannot hold."""
-    stages = memory_by_stage(c)
-    stage, peak = max(stages.items(), key=lambda item: item[1])
+def check(c, store: Path, plan=None) -> None:
+    """Refuse, in one line with the estimate, a config (or a sweep's networks) this machine cannot hold.
+    A sweep's networks are worked on one after another (memory: the largest network's, training
+    every network of the sweep at once as the worst case) and all stored (disk: their sum)."""
+    if plan is not None and plan.is_sweep:
+        nets = [net.config for net in plan.nets]
+        peaks = [(stage, bytes_) for net in nets for stage, bytes_ in memory_by_stage(net).items()]
+        biggest = max(nets, key=lambda n: (n.train_points, n.nodes))
+        everyone = memory_by_stage(replace(biggest, train_seeds=tuple(range(len(nets)))))["training"]
+        stage, peak = max([*peaks, ("training", everyone)], key=lambda item: item[1])
+        need = sum(disk_bytes(net) for net in nets) - (len(nets) - 1) * WAREHOUSE_OVERHEAD
+    else:
+        stage, peak = max(memory_by_stage(c).items(), key=lambda item: item[1])
+        need = disk_bytes(c)
     have = available_memory()
     if have is not None and BASELINE + peak > have:
         raise UserError(f"this config needs about {gb(BASELINE + peak)} of memory (most for {stage}), "
                         f"and this machine has {gb(have)} available; choose smaller sizes")
-    need = disk_bytes(c)
     try:
         usage = shutil.disk_usage(_existing(store))
     except OSError:

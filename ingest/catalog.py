@@ -139,13 +139,15 @@ def fingerprints(con) -> tuple[dict[str, dict], str]:
     return tables, digest.hexdigest()[:16]
 
 
-def build(store: Path, files: dict[str, dict], info: dict, threads: int | None = None) -> dict:
+def build(store: Path, files: dict[str, dict], info: dict, threads: int | None = None,
+          run_configs: dict[int, str] | None = None) -> dict:
     """(Re)build the warehouse from the store's recorded Parquet files.
 
     `files` is the manifest's {path: {rows, …}}; `info` the row of warehouse_info (store_id,
     built_from, store_version, config). The whole configuration the stored units were made with is
     also every runs row's `config` (the Parquet runs rows hold only what training read). Returns the
-    row counts per store table, the fingerprint of every table, and the definitions' hash."""
+    row counts per store table, the fingerprint of every table, and the definitions' hash. A sweep's
+    networks each have their own configuration: `run_configs` {run_id: JSON} gives each runs row its own."""
     import duckdb
 
     store = Path(store)
@@ -168,6 +170,9 @@ def build(store: Path, files: dict[str, dict], info: dict, threads: int | None =
             by_table = _table_files(files)
             for table in COPIED:
                 extra = f", {_literal(info['config'])} as config" if table == "runs" else ""
+                if table == "runs" and run_configs:
+                    cases = " ".join(f"when {int(r)} then {_literal(c)}" for r, c in sorted(run_configs.items()))
+                    extra = f", case run_id {cases} end as config"
                 con.execute(f"create table {table} as select *{extra} from read_parquet({_file_list(store, by_table[table])})")
             for table in LINKED:
                 con.execute(f"create view {table} as select * from read_parquet({_file_list(store, by_table[table])})")

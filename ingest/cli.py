@@ -53,6 +53,9 @@ def parser() -> argparse.ArgumentParser:
                 description="Train the study's network, evaluate masks, write the store and the warehouse.")
     p.add_argument("--config", type=Path, metavar="FILE.toml",
                    help="TOML file of config fields (overrides the defaults; flags override it)")
+    p.add_argument("--sweep", type=Path, metavar="FILE.toml",
+                   help="a config file plus a [sweep] table of lists: one network per combination, all in one "
+                        "store (see store/README.md); flags override its fields outside [sweep]")
     p.add_argument("--store", default="store", metavar="DIR",
                    help="store folder: a new or empty folder, or a Knockout store (default: store)")
     p.add_argument("--report", default="reports/index.html", metavar="PATH",
@@ -81,7 +84,12 @@ def parse(argv: list[str] | None = None) -> tuple[cfg.Config, argparse.Namespace
     if args.report == "":
         raise UserError("--report is empty: name a file, or pass --no-report")
     args.store, args.report = Path(args.store), Path(args.report)
-    values = cfg.from_toml(cfg.read_toml(args.config), cfg.shown(str(args.config))) if args.config else {}
+    if args.sweep is not None and args.config is not None:
+        raise UserError("give --config or --sweep, not both: a sweep file is a config file plus [sweep]")
+    table = cfg.read_toml(args.config) if args.config else {}
+    if "sweep" in table:
+        raise UserError(f"{cfg.shown(str(args.config))} has a [sweep] table: run it with --sweep, not --config")
+    values = cfg.from_toml(table, cfg.shown(str(args.config))) if args.config else {}
     if args.train_seed is not None:
         if args.train_seeds is not None:
             raise UserError("give --train-seed or --train-seeds, not both")
@@ -92,10 +100,19 @@ def parse(argv: list[str] | None = None) -> tuple[cfg.Config, argparse.Namespace
             kind = cfg.field_kind(name)
             values[name] = value if kind == "bool" else cfg.coerce(name, value, kind, from_text=True)
     explicit = set(values)
+    if args.sweep is not None:
+        if values.get("model"):
+            raise UserError("--model loads one network and a sweep trains its own: give one of them")
+        from ingest import sweep
+        args.plan = sweep.read(args.sweep, values)
+        return args.plan.config, args
     if values.get("model"):
         values = model_values(values)
     # the data is read and checked here, before the store is looked at (ingest/data.py)
-    return data.resolve(cfg.build(values), explicit), args
+    config = data.resolve(cfg.build(values), explicit)
+    from ingest import plan
+    args.plan = plan.plain(config)
+    return config, args
 
 
 def model_values(values: dict) -> dict:

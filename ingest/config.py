@@ -102,6 +102,10 @@ class Config:
                                changes_only="memory and speed: a mask's numbers do not depend on its block")
     # a killed run loses at most one file of work
     shard_masks: int = setting(262_144, "masks per exhaustive Parquet file; a killed run loses at most one")
+    executor: str = setting("local", "where the units of work run: local (this process) or ray (Ray tasks; "
+                            "pip install -e '.[ray]')", changes_only="where the work runs, not its numbers")
+    ray_address: str = setting("", "with --executor ray: the Ray cluster to join (HOST:PORT, ray://HOST:PORT or "
+                               "auto); empty: start a local Ray instance", changes_only="where the work runs")
     # the CPU, where the fused C loops run (native.py)
     device: str = setting("cpu", "where the mask kernel runs: cpu, or cuda / cuda:N when present",
                           changes_only="speed; off the CPU the kernel takes its torch path, whose "
@@ -129,8 +133,11 @@ class Config:
         (ingest/network.py) and the deep evaluator (ingest/deep.py)."""
         return len(self.layers) == 1 and self.activation == "relu"
 
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+    def to_json(self, seeds: bool = True) -> str:
+        values = dataclasses.asdict(self)
+        if not seeds:  # what networks that differ only in their seed share
+            del values["train_seeds"], values["estimator_runs"]
+        return json.dumps(values, sort_keys=True)
 
 
 def field_names() -> list[str]:
@@ -337,6 +344,8 @@ def validate(c: Config) -> None:
         import torch
         if not torch.cuda.is_available():
             raise UserError(f"config 'device' = {shown(c.device)} but this machine has no CUDA device; use cpu")
+    from ingest import executor
+    executor.check(c.executor, c.ray_address)
     if not c.keep_probs:
         raise UserError("config 'keep_probs' must list at least one probability")
     for p in c.keep_probs:

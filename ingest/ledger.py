@@ -122,6 +122,15 @@ class Ledger:
             out[rel.split("/")[0]] = out.get(rel.split("/")[0], 0) + meta["rows"]
         return out
 
+    def trained(self) -> dict[str, int]:
+        """{training fingerprint: run id} of the networks the store holds (for a sweep's stable run ids)."""
+        out = {}
+        for key, entry in self.done.items():
+            parts = key.split("/")
+            if len(parts) == 2 and parts[0] == "train" and parts[1].isdigit():
+                out.setdefault(entry["fingerprint"], int(parts[1]))
+        return out
+
     def files(self) -> dict[str, dict]:
         """Every file of the units this run used, for the final manifest and `ingest.verify`."""
         out = {}

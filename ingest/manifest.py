@@ -26,7 +26,10 @@ def print_summary(manifest: dict, wall: float, store: Path, test_losses: dict | 
         print(f"{record['stage']:<12} {record['seconds']:>8.2f}  {rows}{reused}")
     print(f"{'total':<12} {wall:>8.2f}")
     for run in manifest["runs"]:
-        seed = "loaded with --model" if run['train_seed'] is None else f"train seed {run['train_seed']}"
-        print(f"run {run['run_id']} ({seed}): full-network test loss "
+        if run.get("network"):
+            what = ", ".join(f"{k} {v}" for k, v in run["network"].items())
+        else:
+            what = "loaded with --model" if run["train_seed"] is None else f"train seed {run['train_seed']}"
+        print(f"run {run['run_id']} ({what}): full-network test loss "
               f"{run['test_loss']:.4f}, accuracy {run['test_accuracy']:.3f}")
     print(f"store: {store}/ (warehouse.duckdb, manifest.json)")

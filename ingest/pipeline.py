@@ -44,7 +44,11 @@ def count(n: int, word: str) -> str:
     return f"{n:,} {word}{'s' if n != 1 else ''}"
 
 
-def run(config, store: Path, report: Path | None) -> dict:
+def run(plan, store: Path, report: Path | None) -> dict:
+    """Run a plan (ingest/plan.py), or a config's plain plan, into the store."""
+    from ingest import plan as plans
+    if not isinstance(plan, plans.Plan):
+        plan = plans.plain(plan)
     store = claim(store)
     with store_lock(store):
         ledger = None
@@ -52,7 +56,7 @@ def run(config, store: Path, report: Path | None) -> dict:
             if read_store_id(store) is None:  # a folder claimed just now: the marker goes in first
                 write_json(store / MANIFEST, fresh_manifest(new_store_id(), code_version()))
             ledger = Ledger(store)
-            return _run(config, store, report, ledger)
+            return _run(plans.assign_ids(plan, ledger.trained(), train_identity), store, report, ledger)
         except UserError as exc:
             if ledger is None or ledger.complete:  # nothing begun, or only the report failed
                 raise
@@ -95,8 +99,25 @@ def first_line(exc: BaseException) -> str:
     return lines[0][:160] if lines else type(exc).__name__
 
 
-def _run(config, store: Path, report: Path | None, ledger: Ledger) -> dict:
+def train_identity(net) -> str:
+    """What a network is made of: its training fingerprint (a sweep's networks keep their run ids
+    by it, ingest/plan.py)."""
+    return fingerprint("train", stages.STAGES["train"].inputs(net.config, 0))
+
+
+def _run(plan, store: Path, report: Path | None, ledger: Ledger) -> dict:
+    from ingest import executor as executors
+    runner = executors.make(plan.config)
+    try:
+        return _run_with(plan, store, report, ledger, runner)
+    finally:
+        runner.close()
+
+
+def _run_with(plan, store: Path, report: Path | None, ledger: Ledger, runner) -> dict:
     timings = Timings()
+    config = plan.config
+    nets = plan.by_id()
 
     def unit(stage: str, key: str, fp: str, work) -> bool:
         """Reuses or does one unit of work; True if it was reused."""
@@ -108,35 +129,43 @@ def _run(config, store: Path, report: Path | None, ledger: Ledger) -> dict:
         timings.add(stage, time.perf_counter() - start, rows, reused=False)
         return False
 
-    train_fps = {run_id: fingerprint("train", stages.STAGES["train"].inputs(config, run_id))
-                 for run_id in range(len(config.train_seeds))}
-    trained = train(config, store, ledger, timings, unit, train_fps)
+    train_fps = {run_id: train_identity(net) for run_id, net in nets.items()}
+    trained = train(plan, store, ledger, timings, unit, train_fps, runner)
 
     for stage in stages.after_training():
         signals.check()
-        parts = stage.parts(config) if stage.parts else [None]
-        size = sum(hi - lo for lo, hi in parts) if stage.parts else 1
-        what = count(len(trained), "network") + (f", {count(size, 'mask')} each" if stage.parts else "")
-        with progress.step(stage.name, what, total=len(trained) * size,
+        parts = {run_id: stage.parts(net.config) if stage.parts else [None] for run_id, net in nets.items()}
+        sizes = {run_id: sum(hi - lo for lo, hi in p) if stage.parts else 1 for run_id, p in parts.items()}
+        if not stage.parts:
+            what = count(len(trained), "network")
+        elif len(set(sizes.values())) == 1:
+            what = count(len(trained), "network") + f", {count(next(iter(sizes.values())), 'mask')} each"
+        else:
+            what = count(len(trained), "network") + f", {count(sum(sizes.values()), 'mask')} in all"
+        with progress.step(stage.name, what, total=sum(sizes.values()),
                            unit="mask" if stage.parts else "network") as bar:
             reused = 0
             todo = []  # (key, fingerprint, work, progress step) of every unit of this stage
             for run_id, t in trained.items():
-                values = stage.inputs(config, run_id)
-                for i, part in enumerate(parts):
+                net_config = nets[run_id].config
+                values = stage.inputs(net_config, 0)
+                for i, part in enumerate(parts[run_id]):
                     key = f"{stage.name}/{run_id}" + (f"/{i}" if part else "")
                     args = (i, *part) if part else ()
                     fp = fingerprint(stage.name, train_fps[run_id], values, *(part or ()))
-                    todo.append((key, fp, functools.partial(stage.work, config, store, t, *args),
-                                 part[1] - part[0] if part else 1))
-            if stage.threads > 1:
+                    work = (functools.partial(runner.submit_unit, stage.name, net_config, store, run_id, args)
+                            if runner.remote else functools.partial(stage.work, net_config, store, t, *args))
+                    todo.append((key, fp, work, part[1] - part[0] if part else 1))
+            if runner.remote:
+                reused += remote_units(stage, todo, ledger, timings, bar, runner)
+            elif stage.threads > 1:
                 reused += concurrent_units(stage, todo, ledger, timings, bar)
             else:
                 for key, fp, work, step in todo:
                     reused += unit(stage.name, key, fp, work)
                     bar.update(step)
             if reused:
-                bar.note = f"reused {reused} of {count(len(trained) * len(parts), 'file')}"
+                bar.note = f"reused {reused} of {count(len(todo), 'file')}"
 
     signals.check()
     remove_stale(store, ledger)
@@ -144,6 +173,8 @@ def _run(config, store: Path, report: Path | None, ledger: Ledger) -> dict:
     warehouse = store / catalog.WAREHOUSE
     files = ledger.files()
     config_values = json.loads(config.to_json())
+    if plan.is_sweep:  # the networks' own configs differ from the base: they go into the warehouse
+        config_values = {**config_values, "sweep": json.loads(plan.describe())}
     warehouse_fp = outputs.warehouse_fingerprint(store, files, config_values, ledger.store_id)
     built = {}
     start = time.perf_counter()
@@ -156,7 +187,7 @@ def _run(config, store: Path, report: Path | None, ledger: Ledger) -> dict:
         info = {"store_id": ledger.store_id, "built_from": warehouse_fp, "store_version": STORE_VERSION,
                 "duckdb_version": metadata.version("duckdb"), "config": config.to_json()}
         with progress.step("warehouse", f"{len(catalog.TABLES)} tables and the SQL of sql/ → {catalog.WAREHOUSE}"):
-            content = catalog.build(store, files, info)
+            content = catalog.build(store, files, info, run_configs=plan.run_configs() if plan.is_sweep else None)
         counts = content["row_counts"]
         built["warehouse"] = {**outputs.record(warehouse, warehouse_fp), **content, "store_id": ledger.store_id,
                               "duckdb_version": info["duckdb_version"]}
@@ -167,7 +198,8 @@ def _run(config, store: Path, report: Path | None, ledger: Ledger) -> dict:
     manifest = {
         "config": config_values,
         "packages": package_versions(),
-        "runs": runs.sort_by("run_id").to_pylist(),
+        "runs": [{**row, **({"network": describe_net(nets[row["run_id"]])} if plan.is_sweep else {})}
+                 for row in runs.sort_by("run_id").to_pylist()],
         "stages": list(timings.stages.values()),
         "row_counts": counts,
         "outputs": dict(built),
@@ -199,33 +231,62 @@ def _run(config, store: Path, report: Path | None, ledger: Ledger) -> dict:
     return manifest
 
 
-def train(config, store: Path, ledger: Ledger, timings: Timings, unit, train_fps: dict[int, str]) -> dict:
-    """Every network trained (or rebuilt from its stored weights), {run_id: stages.Trained}."""
-    seeds = dict(enumerate(config.train_seeds))
+def train(plan, store: Path, ledger: Ledger, timings: Timings, unit, train_fps: dict[int, str], runner) -> dict:
+    """Every network trained (or rebuilt from its stored weights), {run_id: stages.Trained}.
+    Networks that differ only in their seed train together (network.train_many); a sweep's other
+    networks train group after group."""
+    nets = plan.by_id()
     # Train every network before writing anything, so a diverged one leaves the store untouched.
-    pending = {run_id: seed for run_id, seed in seeds.items()
-               if not ledger.reusable(f"train/{run_id}", train_fps[run_id])}
-    if pending and config.model:
-        what = f"loading the network of {config.model} (not trained here)"
+    pending = [run_id for run_id in nets if not ledger.reusable(f"train/{run_id}", train_fps[run_id])]
+    groups: dict[str, dict[int, int]] = {}  # one config but the seed: {run_id: seed}
+    for run_id in pending:
+        shape = nets[run_id].config.to_json(seeds=False)
+        groups.setdefault(shape, {})[run_id] = nets[run_id].seed
+    epochs = sum(nets[next(iter(g))].config.epochs for g in groups.values())
+    model = plan.config.model
+    if pending and model:
+        what = f"loading the network of {model} (not trained here)"
     elif pending:
-        what = f"{count(len(pending), 'network')}, {count(config.epochs, 'epoch')}"
-        if len(pending) < len(seeds):
-            what += f" (reusing {len(seeds) - len(pending)} trained before)"
+        what = f"{count(len(pending), 'network')}, {count(plan.config.epochs, 'epoch')}"
+        if len(groups) > 1:
+            what += f" ({count(len(groups), 'group')} trained one after another)"
+        if len(pending) < len(nets):
+            what += f" (reusing {len(nets) - len(pending)} trained before)"
     else:
-        what = f"reusing {count(len(seeds), 'trained network')}"
+        what = f"reusing {count(len(nets), 'trained network')}"
     fitted, trained = {}, {}
-    with progress.step("train", what, total=config.epochs if pending and not config.model else None,
-                       unit="epoch") as bar:
-        if pending:
+    total = epochs if pending and not runner.remote and not model else None  # Ray tasks report no epochs
+    with progress.step("train", what, total=total, unit="epoch") as bar:
+        if pending and runner.remote:
             start = time.perf_counter()
-            fitted = stages.fit_all(config, pending, progress=bar)
+            # networks train alike alone or together (network.train_many), so a group is split over
+            # the cluster's CPUs: one task per share
+            refs = {runner.submit_training(nets[next(iter(share))].config, share): share
+                    for g in groups.values() for share in split(g, runner.cpus())}
+            waiting = list(refs)
+            try:
+                while waiting:
+                    ref, tables = runner.wait_one(waiting)
+                    waiting.remove(ref)
+                    for run_id, out in tables.items():
+                        fitted[run_id] = stages.fitted_from_tables(nets[run_id].config, run_id, out)
+            except BaseException:
+                runner.cancel(waiting)
+                raise
             timings.add("train", time.perf_counter() - start, {}, reused=False)
-        for run_id in seeds:
+        elif pending:
+            start = time.perf_counter()
+            for group in groups.values():
+                signals.check()
+                first = nets[next(iter(group))].config
+                fitted.update(stages.fit_all(first, group, progress=bar))
+            timings.add("train", time.perf_counter() - start, {}, reused=False)
+        for run_id, net in nets.items():
             trained[run_id] = (fitted[run_id].trained if run_id in fitted
-                               else stages.load_trained(config, store, run_id))  # rebuilt from its weights
+                               else stages.load_trained(net.config, store, run_id))  # rebuilt from its weights
             # a grid the network cannot evaluate is refused now, not after the other stages wrote
-            stages.check_grid(config, trained[run_id])
-        for run_id in seeds:
+            stages.check_grid(net.config, trained[run_id])
+        for run_id in nets:
             unit("train", f"train/{run_id}", train_fps[run_id], lambda: stages.write_training(store, fitted[run_id]))
     return trained
 
@@ -260,6 +321,47 @@ def concurrent_units(stage, todo: list, ledger: Ledger, timings: Timings, bar) -
     pool.shutdown(wait=True)
     # units worked on together overlap: the stage's wall time is what counts
     timings.add(stage.name, time.perf_counter() - start, {}, reused=False)
+    return reused
+
+
+def describe_net(net) -> dict:
+    """A sweep network's values of the swept fields, as the flags write them."""
+    return {k: (",".join(map(str, v)) if isinstance(v, (tuple, list)) else v) for k, v in net.params.items()}
+
+
+def split(group: dict[int, int], parts: int) -> list[dict[int, int]]:
+    """A {run_id: seed} group in at most `parts` shares of near-equal size, in order."""
+    items = list(group.items())
+    size = -(-len(items) // max(1, min(parts, len(items))))
+    return [dict(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def remote_units(stage, todo: list, ledger: Ledger, timings: Timings, bar, runner) -> int:
+    """The stage's units that cannot be reused, as Ray tasks all submitted at once; each is recorded
+    by this (the driver's) thread as it finishes, in whatever order. Returns how many were reused."""
+    reused, pending = 0, {}
+    start = time.perf_counter()
+    for key, fp, submit, step in todo:
+        if ledger.reusable(key, fp):
+            timings.add(stage.name, 0.0, ledger.rows(key), reused=True)
+            reused += 1
+            bar.update(step)
+        else:
+            pending[submit()] = (key, fp, step)
+    waiting = list(pending)
+    try:
+        while waiting:
+            signals.check()
+            ref, files = runner.wait_one(waiting)
+            waiting.remove(ref)
+            key, fp, step = pending[ref]
+            timings.add(stage.name, 0.0, ledger.record(key, fp, [Path(f) for f in files]), reused=False)
+            bar.update(step)
+    except BaseException:
+        runner.cancel(waiting)  # a failed unit or Ctrl-C: the others' files appear whole or not at all
+        raise
+    if pending:
+        timings.add(stage.name, time.perf_counter() - start, {}, reused=False)
     return reused
 
 

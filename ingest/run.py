@@ -34,10 +34,10 @@ def _main(argv: list[str] | None) -> int:
         claim.classify(args.store)
         if not args.no_report:
             claim.report_outside(args.store, args.report)
-        budget.check(config, args.store)
+        budget.check(config, args.store, args.plan)
         from ingest.pipeline import run  # the heavy libraries load here, after the flags are known
         started = time.perf_counter()
-        manifest = run(config, args.store, None if args.no_report else args.report)
+        manifest = run(args.plan, args.store, None if args.no_report else args.report)
         signals.check()  # a signal whose KeyboardInterrupt was swallowed still ends the run as one
         print_summary(manifest, time.perf_counter() - started, args.store)
         return 0

@@ -151,12 +151,12 @@ def fit_all(config, seeds: dict[int, int], progress=None) -> dict[int, Fitted]:
             for run_id, net in zip(seeds, nets)}
 
 
-def train_config(config, run_id: int) -> str:
+def train_config(config, seed: int) -> str:
     """JSON of what this network was made from: exactly the fields the train stage reads, with its
     own seed. (The runs row is reused as long as those stay the same, so it says nothing about the
     later stages; the warehouse adds the whole configuration, ingest/catalog.py.)"""
-    values = STAGES["train"].inputs(config, run_id)
-    seed = values.pop("train_seeds")
+    values = STAGES["train"].inputs(config, 0)
+    del values["train_seeds"]  # the config's first seed; this network's is `seed`
     if not config.model:  # a loaded network has no training seed
         values["train_seed"] = seed
     return json.dumps(values, sort_keys=True)
@@ -185,7 +185,7 @@ def describe(config, run_id: int, seed: int, net, x_train, y_train) -> Fitted:
         "train_loss": pa.array([train_loss], pa.float64()),
         "train_accuracy": pa.array([accuracy(net, x_train, y_train) if len(x_train) else None], pa.float64()),
         "test_loss": [test_loss], "test_accuracy": [accuracy(net, x_test, y_test)],
-        "train_config": [train_config(config, run_id)],
+        "train_config": [train_config(config, seed)],
         "layer_sizes": pa.array([list(config.layers)], pa.list_(pa.int32())),
         "activation": pa.array([config.activation], pa.string()),
         "mask_layers": pa.array([list(config.masked_layers)], pa.list_(pa.int32())),
@@ -205,6 +205,14 @@ def describe(config, run_id: int, seed: int, net, x_train, y_train) -> Fitted:
         "runs": run_row,
     }
     return Fitted(Trained(run_id, net, test_kernel), out)
+
+
+def fitted_from_tables(config, run_id: int, tables: dict) -> Fitted:
+    """A network trained elsewhere (a Ray worker), rebuilt from its tables before they are written."""
+    from ingest import network
+    net = network.from_weights_table(tables["weights"], run_id, config)
+    x_test, y_test = _test_set(config)
+    return Fitted(Trained(run_id, net, kernel_for(config, net, x_test, y_test)), tables)
 
 
 def write_training(store: Path, fitted: Fitted) -> list[Path]:

@@ -27,7 +27,7 @@ from ingest.errors import UserError
 from reports import page
 from reports.context import load_context
 from reports.errors import ReportError
-from reports import snapshots
+from reports import snapshots, sweep
 from reports.warehouse import Warehouse, open_warehouse
 
 
@@ -90,8 +90,11 @@ def build_report(store_dir: Path, out_path: Path, *, run_id=None, write_snapshot
     con = open_warehouse(store_dir)
     try:
         with interruptible(con):
-            text, built, ctx = draw(con, run_id)
+            swept = sweep.render(con, out_path.name)[0] if sweep.is_sweep(con) else None
+            text, built, ctx = draw(con, run_id, sweep.page_path(out_path).name if swept else "")
         write_page(out_path, text)  # readers never see half a page
+        if swept is not None:
+            write_page(sweep.page_path(out_path), swept)
         pngs = snapshots.write_snapshots(ctx, out_path.parent) if write_snapshots else []
     finally:
         con.close()
@@ -105,9 +108,10 @@ def build_report(store_dir: Path, out_path: Path, *, run_id=None, write_snapshot
     }
 
 
-def draw(con, run_id):
+def draw(con, run_id, sweep_page: str = ""):
     """The page's text, its sections and the context they were drawn from."""
     ctx = load_context(Warehouse(con, run_id))
+    ctx.sweep_page = sweep_page
     text, built = page.render(ctx)
     return text, built, ctx
 

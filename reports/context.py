@@ -26,6 +26,7 @@ class Context:
     kernel_width: float
     has_exhaustive: bool
     config: dict = field(default_factory=dict)
+    sweep_page: str = ""  # the sweep page's file name beside this page, for a sweep store (reports/sweep.py)
 
     @property
     def run_id(self):

@@ -101,7 +101,7 @@ def patch(mode: str) -> None:
                                          "No space left on device")
         catalog.sql_objects = lambda: [*real_objects(), Full()]
     elif mode == "no-budget":
-        budget.check = lambda config, store: None
+        budget.check = lambda config, store, plan=None: None
     elif mode == "grid-fails":
         def check_grid(config, t):
             marker(mode)

@@ -38,8 +38,11 @@ def which_run(ctx) -> str:
     if len(ids) == 1:
         return f"This page shows run {run_id}, the store's only network."
     others = fmt.join(str(r) for r in ids if r != run_id)
-    return (f"This page shows run {run_id} (train seed {ctx.run.get('train_seed')}); the store also holds "
+    text = (f"This page shows run {run_id} (train seed {ctx.run.get('train_seed')}); the store also holds "
             f"runs {others} (python -m reports.build --run-id ID shows another).")
+    if ctx.sweep_page:
+        text += f" They are a sweep, compared on the sweep page, {ctx.sweep_page}."
+    return text
 
 
 # How each generated dataset's points and labels are drawn (ingest/datasets.py), for the facts.

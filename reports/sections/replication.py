@@ -405,6 +405,12 @@ def caption(ctx, summary: pl.DataFrame, listed: list[Finding]) -> str:
 def section(ctx) -> Section | None:
     if not ctx.has_exhaustive:
         return None
+    if ctx.sweep_page:  # networks of different kinds: set side by side per kind, on the sweep page
+        return Section("replication", "Replication: which findings hold for every network",
+                       f"This store is a sweep of networks of different kinds, so its networks are not "
+                       f"replications of this one: {ctx.sweep_page} sets each statistic and each of the study's "
+                       f"findings against width, per kind of network, with the spread over seeds.",
+                       nav="replication")
     summary = with_views(ctx, ctx.wh.frame(QUERIES["summary"]))
     listed = findings(ctx)
     return Section("replication", "Replication: which findings hold for every network", caption(ctx, summary, listed),

@@ -1,0 +1,63 @@
+"""`--executor ray`: the same store as the local executor, file for file (sha256), from a local Ray
+instance of 2 CPUs started and shut down by the run; and its mistakes refused in one line before
+anything is touched."""
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from ingest import executor
+from ingest.errors import UserError
+from tests.conftest import SMALL_ARGS, run_cli
+
+
+def file_hashes(store: Path) -> dict[str, str]:
+    manifest = json.loads((store / "manifest.json").read_text())
+    return {rel: meta["sha256"] for unit in manifest["units"].values() for rel, meta in unit["files"].items()}
+
+
+def test_a_ray_run_writes_the_local_runs_files(small_store, tmp_path):
+    import ray
+    store = tmp_path / "store"
+    proc = run_cli("--store", str(store), *SMALL_ARGS, "--no-report", "--executor", "ray")
+    assert proc.returncode == 0, proc.stderr
+    assert not ray.is_initialized()  # the run shut its instance down
+    local, remote = file_hashes(small_store), file_hashes(store)
+    assert len(local) > 20 and remote == local
+    # and the warehouse answers the same exact numbers
+    import duckdb
+    for path in (small_store, store):
+        con = duckdb.connect(str(path / "warehouse.duckdb"), read_only=True)
+        values = con.execute("select run_id, node, shapley from shapley_values order by all").fetchall()
+        con.close()
+        if path == small_store:
+            expected = values
+    assert values == expected
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--executor", "dask"], "must be one of local, ray"),
+    (["--ray-address", "127.0.0.1:6379"], "--ray-address goes with --executor ray"),
+    (["--executor", "ray", "--ray-address", "nowhere"], "must be HOST:PORT"),
+    (["--executor", "ray", "--ray-address", f"127.0.0.1:{free_port()}"], "nothing answers at 127.0.0.1:"),
+])
+def test_executor_mistakes_are_one_line_and_touch_nothing(tmp_path, flags, words):
+    proc = run_cli("--store", str(tmp_path / "store"), *SMALL_ARGS, *flags)
+    assert proc.returncode == 2 and words in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert not (tmp_path / "store").exists()
+
+
+def test_ray_missing_says_how_to_install(monkeypatch):
+    monkeypatch.setattr(executor, "installed", lambda: False)
+    with pytest.raises(UserError, match=r"needs Ray, which is not installed: pip install -e '\.\[ray\]'"):
+        executor.check("ray", "")
+    executor.check("local", "")  # the local executor never needs it
