@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import io
 import os
+import ctypes
 import subprocess
 import sys
+import tempfile
 import traceback
 import warnings
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -57,6 +59,29 @@ def _warnings_to(stream: io.StringIO):
                 stream.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
 
 
+@contextmanager
+def _descriptors_to(out: io.StringIO, err: io.StringIO):
+    """What is written to file descriptors 1 and 2 directly (C code, a child process) during the run
+    is added to its stdout and stderr, so "nothing else on stderr" is checked as for a real process."""
+    libc = ctypes.CDLL(None)
+    libc.fflush(None)
+    saved, files = {}, {}
+    for fd in (1, 2):
+        files[fd] = tempfile.TemporaryFile()
+        saved[fd] = os.dup(fd)
+        os.dup2(files[fd].fileno(), fd)
+    try:
+        yield
+    finally:
+        libc.fflush(None)
+        for fd, stream in ((1, out), (2, err)):
+            os.dup2(saved[fd], fd)
+            os.close(saved[fd])
+            files[fd].seek(0)
+            stream.write(files[fd].read().decode("utf-8", "replace"))
+            files[fd].close()
+
+
 def _exit_status(exc: SystemExit, stderr: io.StringIO) -> int:
     """The exit code the interpreter gives a SystemExit that reaches the top."""
     if exc.code is None:
@@ -85,7 +110,7 @@ def run_cli(*args: str, cwd: Path = ROOT, check: bool = False) -> CliResult:
     from ingest.run import main
     _as_a_new_process()
     out, err = io.StringIO(), io.StringIO()
-    with _inside(cwd), redirect_stdout(out), redirect_stderr(err), _warnings_to(err):
+    with _inside(cwd), _descriptors_to(out, err), redirect_stdout(out), redirect_stderr(err), _warnings_to(err):
         try:
             code = main(list(args))
         except SystemExit as exc:
