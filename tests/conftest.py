@@ -143,6 +143,35 @@ def small_store(tmp_path_factory) -> Path:
     return store
 
 
+def small_args(**flags: str) -> list[str]:
+    """SMALL_ARGS with some flags set (`train_seeds="0"` → --train-seeds 0), in place or appended."""
+    args = list(SMALL_ARGS)
+    for name, value in flags.items():
+        flag = "--" + name.replace("_", "-")
+        if flag in args:
+            args[args.index(flag) + 1] = value
+        else:
+            args += [flag, value]
+    return args
+
+
+@pytest.fixture(scope="session")
+def shared_store(tmp_path_factory):
+    """`shared_store(*args)`: the store `ingest.run --no-report` builds from these flags, built once per
+    session and shared by every test that asks for the same flags. Only for tests that read the store
+    (a read-only connection, a page written elsewhere): a test that runs into it or edits it builds its own."""
+    built: dict[tuple[str, ...], Path] = {}
+
+    def build(*args: str) -> Path:
+        if args not in built:
+            store = tmp_path_factory.mktemp("shared")
+            run_cli("--store", str(store), *args, "--no-report", check=True)
+            built[args] = store
+        return built[args]
+
+    return build
+
+
 @pytest.fixture(scope="session")
 def warehouse(small_store):
     con = duckdb.connect(str(small_store / "warehouse.duckdb"), read_only=True)
