@@ -1,9 +1,9 @@
 """Shared fixtures: one small real run of the CLI into a temporary store, reused by many tests."""
 from __future__ import annotations
 
+import ctypes
 import io
 import os
-import ctypes
 import subprocess
 import sys
 import tempfile
@@ -115,7 +115,7 @@ def run_cli(*args: str, cwd: Path = ROOT, check: bool = False) -> CliResult:
             code = main(list(args))
         except SystemExit as exc:
             code = _exit_status(exc, err)
-        except Exception:  # noqa: BLE001 - the uncaught exception of a real process
+        except Exception:  # what would reach the top of a real process
             traceback.print_exc(file=err)
             code = 1
     if signals.received() is not None:  # Ctrl-C on the test run itself: stop pytest as it would
