@@ -105,9 +105,8 @@ def test_store_that_is_a_file_is_refused(tmp_path):
     assert target.read_text() == "keep me"
 
 
-def test_no_exhaustive_keeps_every_view_answering(tmp_path):
-    store = tmp_path / "store"
-    run_cli("--store", str(store), *SMALL_ARGS, "--no-exhaustive", "--no-report", check=True)
+def test_no_exhaustive_keeps_every_view_answering(shared_store):
+    store = shared_store(*SMALL_ARGS, "--no-exhaustive")  # also read by test_report_beyond
     import duckdb
     con = duckdb.connect(str(store / "warehouse.duckdb"), read_only=True)
     assert con.execute("select count(*) from mask_exhaustive").fetchone()[0] == 0

@@ -6,12 +6,13 @@ import re
 import pytest
 
 from ingest import progress, stages
-from tests.conftest import run_cli
+from tests.conftest import run_cli_subprocess
 from tests.test_ingest_stages import TINY
 
 
 def test_a_piped_run_logs_the_start_and_end_of_every_step(tmp_path):
-    proc = run_cli("--store", str(tmp_path / "store"), *TINY, check=True)  # stderr is a pipe here
+    # a real process whose stderr is a pipe: every line it writes there, from any library, is checked
+    proc = run_cli_subprocess("--store", str(tmp_path / "store"), *TINY, check=True)
     lines = proc.stderr.splitlines()
     assert lines and all(line.startswith("[knockout] ") for line in lines), proc.stderr
     for step in [*stages.STAGES, "warehouse"]:

@@ -12,7 +12,7 @@ import pytest
 from playwright import sync_api
 
 from reports.build import build_report
-from tests.conftest import SMALL_ARGS, run_cli
+from tests.conftest import small_args
 
 MISSING = re.compile(r"\b(nan|NaN|None|null|undefined|inf|Infinity)\b")
 P_LABEL = re.compile(r"\bp = (\d+(?:\.\d+)?)")
@@ -38,11 +38,8 @@ def strings(value):
 
 
 @pytest.fixture(scope="module", params=["0.3,0.6", "0.5"])
-def built(request, tmp_path_factory):
-    store = tmp_path_factory.mktemp("store")
-    args = list(SMALL_ARGS)
-    args[args.index("--train-seeds") + 1] = "0"
-    run_cli("--store", str(store), *args, "--keep-probs", request.param, "--no-report", check=True)
+def built(request, tmp_path_factory, shared_store):
+    store = shared_store(*small_args(train_seeds="0", keep_probs=request.param))  # also read by test_warehouse_layers
     out = tmp_path_factory.mktemp("page") / "index.html"
     build_report(store, out)
     return [float(p) for p in request.param.split(",")], out

@@ -15,7 +15,7 @@ from reports.density import density_grid, gaussian_density
 from reports.sections import replication
 from reports.sections.exact_densities import exact_curve
 from tests import oracle
-from tests.conftest import SMALL_ARGS, read_table, read_view, run_cli
+from tests.conftest import SMALL_ARGS, read_table, read_view
 
 BEYOND = ["exact-densities", "exact-means", "importance", "interactions", "gradient-vs-knockout", "sizes", "complements",
           "replication"]
@@ -209,9 +209,8 @@ def test_verdicts_count_the_networks_where_a_finding_holds():
     assert "holds in 2 of 3" in table and "holds in all 3" in table and "fails in all 3" in table
 
 
-def test_a_store_without_exhaustive_masks_gets_a_note_not_a_crash(tmp_path):
-    store = tmp_path / "store"
-    run_cli("--store", str(store), *SMALL_ARGS, "--no-exhaustive", "--no-report", check=True)
+def test_a_store_without_exhaustive_masks_gets_a_note_not_a_crash(tmp_path, shared_store):
+    store = shared_store(*SMALL_ARGS, "--no-exhaustive")  # also read by test_cli
     out = tmp_path / "index.html"
     build_report(store, out)
     text = out.read_text(encoding="utf-8")

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest import progress
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, run_cli_subprocess
 
 # Ten nodes in eight exhaustive shards, two networks: many units to be killed between.
 ARGS = ["--train-seeds", "0,1", "--hidden", "10", "--train-points", "600", "--epochs", "2",
@@ -104,7 +104,7 @@ def test_a_second_run_on_the_same_store_is_refused(tmp_path):
         fcntl.flock(held, fcntl.LOCK_EX)
         held.write(f"{os.getpid()}\n")
         held.flush()
-        proc = run_cli("--store", str(store), *ARGS)
+        proc = run_cli_subprocess("--store", str(store), *ARGS)  # a second run is another process
     assert proc.returncode == 2 and "in use by another run" in proc.stderr
     assert f"(pid {os.getpid()})" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -120,7 +120,8 @@ def test_a_dead_or_unrelated_pid_in_the_lock_file_blocks_nothing(tmp_path):
         store = tmp_path / f"stale-{pid}"
         store.mkdir()
         (store / ".lock").write_text(f"{pid}\n")
-        run_cli("--store", str(store), *ARGS, "--no-exhaustive", check=True)
+        # its own process: a run in this one would be the live pid itself
+        run_cli_subprocess("--store", str(store), *ARGS, "--no-exhaustive", check=True)
         assert (store / ".lock").read_text() == ""  # released, and no pid left behind
 
 

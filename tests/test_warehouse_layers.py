@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from ingest import catalog
-from tests.conftest import ROOT, SMALL_ARGS, run_cli
+from tests.conftest import ROOT, small_args
 
 OBJECTS = catalog.sql_objects()
 NAMES = [obj.name for obj in OBJECTS]
@@ -101,11 +101,8 @@ def test_the_duckdb_command_answers_every_object_from_another_directory(small_st
 
 
 @pytest.fixture(scope="module", params=["0.3,0.6", "0.5", "0.1,0.25,0.4,0.6,0.75,0.9"])
-def keep_prob_store(request, tmp_path_factory):
-    store = tmp_path_factory.mktemp("kp")
-    args = [a for a in SMALL_ARGS]
-    args[args.index("--train-seeds") + 1] = "0"
-    run_cli("--store", str(store), *args, "--keep-probs", request.param, "--no-report", check=True)
+def keep_prob_store(request, shared_store):
+    store = shared_store(*small_args(train_seeds="0", keep_probs=request.param))  # also read by test_page_keep_probs
     con = duckdb.connect(str(store / "warehouse.duckdb"), read_only=True)
     yield [float(p) for p in request.param.split(",")], con
     con.close()
