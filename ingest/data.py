@@ -46,6 +46,11 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def forget_files() -> None:
+    """A new run reads its points files anew (an in-process caller's next run sees an edited file)."""
+    _files.clear()
+
+
 def read_csv(path: str) -> tuple[str, np.ndarray, np.ndarray]:
     """(sha256 of the content, x, y) of a points file, read once per process: every stage of a run
     sees the same content, and its hash is the hash of the points it trained on."""
