@@ -270,3 +270,12 @@ def test_interaction_caption_names_units_by_layer(deep_run):
     text = " ".join(re.sub(r"<[^>]+>", " ", deep_run["page"].read_text()).split())
     assert f"the strongest synergy is units {label[row[0]]} and {label[row[1]]} (" in text
     assert f"the strongest redundancy units {label[row[2]]} and {label[row[3]]} (" in text
+    # the importance and gradient-vs-knockout captions name units the same way
+    con = duckdb.connect(str(deep_run["store"] / "warehouse.duckdb"), read_only=True)
+    top3 = con.execute("select top3_nodes from importance_summary where run_id = 0").fetchone()[0]
+    least, most = con.execute("select least_misled_node, most_misled_node from flip_effect_summary "
+                              "where run_id = 0").fetchone()
+    con.close()
+    a, b, c = (label[n] for n in top3)
+    assert f"Shapley top 3: units {a}, {b} and {c};" in text
+    assert re.search(rf"for unit {re.escape(label[least])} to [0-9.]+% for unit {re.escape(label[most])}\.", text)

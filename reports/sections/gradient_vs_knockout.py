@@ -123,7 +123,7 @@ def caption(ctx) -> str:
         f"{'breaks' if violations in (0, 1) else 'break'} a bound (beyond float rounding). {corr}; the gradient is within 10% of the effect in {fmt.pct(s['mean_share_lower_tight'])} (off end) "
         f"and {fmt.pct(s['mean_share_upper_tight'])} (on end) of pairs, and the on-end gradient's sign is wrong in "
         f"{fmt.pct(s['mean_share_misled'])} of pairs (bars, per node) — from {fmt.pct(s['least_misled_share'])} for "
-        f"node {s['least_misled_node']} to {fmt.pct(s['most_misled_share'])} for node {s['most_misled_node']}."
+        f"{ctx.named(s['least_misled_node'])} to {fmt.pct(s['most_misled_share'])} for {ctx.named(s['most_misled_node'])}."
     )
 
 

@@ -134,7 +134,7 @@ def caption(ctx) -> str:
         f"Each panel scores every neuron as the change in test loss from switching it on: exactly, averaged "
         f"over every order of switching nodes on (Shapley) or over every mask of the other nodes (Banzhaf); "
         f"cheaply, by the mask gradient averaged over masks, at the full network alone, or by the single "
-        f"knockout (the node switched on last). Shapley top 3: nodes {fmt.join(s['top3_nodes'])}; the values "
+        f"knockout (the node switched on last). Shapley top 3: {ctx.named_set(s['top3_nodes'])}; the values "
         f"add up to {fmt.signed(s['shapley_sum'], 4)} = loss(all on) − loss(all off) = "
         f"{fmt.signed(s['loss_all_on_minus_all_off'], 4)}. {harmful} node{'s have' if harmful != 1 else ' has'} a "
         f"positive Shapley value — on average {'they raise' if harmful != 1 else 'it raises'} the loss — and "

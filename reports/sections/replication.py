@@ -372,6 +372,7 @@ def spearman_text(r: dict) -> str:
 
 def ranges_text(ctx) -> str:
     """The numbers without a yes/no claim, as ranges over the networks (replication_ranges)."""
+    word = "node" if len(ctx.layers) == 1 else "unit"
     r = ctx.wh.frame(QUERIES["ranges"]).row(0, named=True)
     study = {row["finding"]: row for row in ctx.wh.frame(QUERIES["study"]).iter_rows(named=True)}
     bias_study = study_text(study.get("n_bias_like"), 0)
@@ -383,8 +384,8 @@ def ranges_text(ctx) -> str:
         f"{fmt.span(r['min_best_loss_map_k'], r['max_best_loss_map_k'])}" if r["map_k"] is not None else "",
         f"E[loss] rises with p at {fmt.span(r['min_mean_loss_rises'], r['max_mean_loss_rises'], 0)} of the steps "
         f"along the exact grid of p",
-        f"the most helpful node by Shapley value is node {', '.join(map(str, r['top_nodes']))} (node numbers are "
-        f"each network's own, so only the values compare)",
+        f"the most helpful {word} by Shapley value is {word} {', '.join(ctx.unit_label(n) for n in r['top_nodes'])} "
+        f"({word} numbers are each network's own, so only the values compare)",
         spearman_text(r),
     ]
     return "Without a yes/no: " + "; ".join(p for p in parts if p) + "."

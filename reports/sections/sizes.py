@@ -95,14 +95,14 @@ def caption(ctx) -> str:
     if change is None:
         near = ""
     elif change > NEARLY_FREE:
-        near = (f" Even the best {n - 1}-node network (node {off} off) loses {fmt.pct(change)} more than the full "
+        near = (f" Even the best {n - 1}-node network ({ctx.named(off)} off) loses {fmt.pct(change)} more than the full "
                 f"network's {fmt.fixed(full)}: no neuron is free to remove (under {fmt.pct(NEARLY_FREE)} more loss).")
     elif change >= 0:
-        near = (f" The best {n - 1}-node network (node {off} off) loses {fmt.pct(change, 1, sign=True)} against the "
+        near = (f" The best {n - 1}-node network ({ctx.named(off)} off) loses {fmt.pct(change, 1, sign=True)} against the "
                 f"full network's {fmt.fixed(full)}: that neuron is all but free to remove.")
     else:
-        near = (f" The best {n - 1}-node network (node {off} off) loses {fmt.pct(-change, 1)} less than the full "
-                f"network's {fmt.fixed(full)}: removing node {off} helps.")
+        near = (f" The best {n - 1}-node network ({ctx.named(off)} off) loses {fmt.pct(-change, 1)} less than the full "
+                f"network's {fmt.fixed(full)}: removing {ctx.named(off)} helps.")
     rises = s["rising_sizes"] or []
     rise_text = (f" The best loss is not monotone in k: it rises at k = {fmt.join(rises)}." if rises
                  else " The best loss falls with every node added.")
