@@ -55,6 +55,9 @@ def store_manifest(store: Path) -> dict:
 
 
 def configure(args, manifest: dict) -> cfg.Config:
+    if "sweep" in manifest:  # its networks' configs differ; rerunning the base config would drop them
+        raise UserError(f"{args.store} holds a sweep: measure its estimators with `python -m ingest.run --sweep "
+                        "FILE.toml --estimators` and the sweep's flags (finished work is reused)")
     values = dict(manifest["config"])
     values["estimators"] = True
     for flag, name, kind in (("runs", "estimator_runs", "ints"), ("max_budget", "estimator_max_budget", "int"),

@@ -173,8 +173,6 @@ def _run_with(plan, store: Path, report: Path | None, ledger: Ledger, runner) ->
     warehouse = store / catalog.WAREHOUSE
     files = ledger.files()
     config_values = json.loads(config.to_json())
-    if plan.is_sweep:  # the networks' own configs differ from the base: they go into the warehouse
-        config_values = {**config_values, "sweep": json.loads(plan.describe())}
     warehouse_fp = outputs.warehouse_fingerprint(store, files, config_values, ledger.store_id)
     built = {}
     start = time.perf_counter()
@@ -196,7 +194,8 @@ def _run_with(plan, store: Path, report: Path | None, ledger: Ledger, runner) ->
     runs = pq.read_table([str(store / rel) for rel in sorted(files) if rel.startswith("runs/")],
                          columns=["run_id", "train_seed", "test_loss", "test_accuracy"])
     manifest = {
-        "config": config_values,
+        "config": config_values,  # a sweep's base; each network's own is in the warehouse's runs.config
+        **({"sweep": json.loads(plan.describe())} if plan.is_sweep else {}),
         "packages": package_versions(),
         "runs": [{**row, **({"network": describe_net(nets[row["run_id"]])} if plan.is_sweep else {})}
                  for row in runs.sort_by("run_id").to_pylist()],

@@ -74,7 +74,10 @@ def check_invariants(store: Path, manifest: dict) -> list[str]:
     if hidden is None:
         return [f"manifest config: hidden is {str(manifest['config'].get('hidden'))[:20]!r}, not a node count"]
     try:
-        runs = read_recorded(store, manifest, "runs", ["run_id"]).column("run_id").to_pylist()
+        table = read_recorded(store, manifest, "runs", ["run_id", "hidden"])
+        runs = table.column("run_id").to_pylist()
+        # a sweep's networks differ in N: each run's own, as its runs row records it
+        units = dict(zip(runs, table.column("hidden").to_pylist())) if "sweep" in manifest else {}
     except Exception as exc:
         return [f"runs: unreadable ({type(exc).__name__})"]
     try:
@@ -87,7 +90,12 @@ def check_invariants(store: Path, manifest: dict) -> list[str]:
         all_paths = read_recorded(store, manifest, "flip_paths", ["run_id", "path_id", "step", "mask", "flipped_node"])
     except Exception as exc:
         return problems + [f"flip_paths: unreadable ({type(exc).__name__})"]
+    base = hidden
     for run_id in runs:
+        hidden = units.get(run_id, base)
+        if not isinstance(hidden, int) or not 0 < hidden <= 62:
+            problems.append(f"runs run {run_id}: hidden is {hidden!r}, not a node count")
+            continue
         if exhaustive is not None:
             masks = exhaustive.filter(pc.equal(exhaustive["run_id"], run_id)).column("mask").to_numpy()
             if not (len(masks) == 2 ** hidden and np.array_equal(np.sort(masks), np.arange(2 ** hidden))):

@@ -275,3 +275,22 @@ def test_a_plain_store_has_no_sweep_page(small_store, tmp_path):
     from reports.build import build_report
     build_report(small_store, tmp_path / "index.html")
     assert (tmp_path / "index.html").exists() and not (tmp_path / "sweep.html").exists()
+
+
+def test_verify_checks_each_sweep_network_with_its_own_size(sweep_store):
+    """ingest.verify reads each network's N from its runs row: the sweep's 3- and 5-unit networks
+    pass, and a manifest that claims one N for all of them does not."""
+    from ingest import verify
+    from ingest.contract import load_manifest
+    manifest = load_manifest(sweep_store)[0]
+    assert verify.check_invariants(sweep_store, manifest) == []
+    plain = {k: v for k, v in manifest.items() if k != "sweep"}  # as if every network had the base's N
+    problems = verify.check_invariants(sweep_store, plain)
+    assert problems and all("run" in p for p in problems)
+
+
+def test_the_estimator_command_refuses_a_sweep_store(sweep_store):
+    from ingest import estimator_cli
+    before = {p: p.stat().st_mtime_ns for p in sweep_store.rglob("*") if p.is_file()}
+    assert estimator_cli.main(["--store", str(sweep_store), "--no-report"]) == 2
+    assert {p: p.stat().st_mtime_ns for p in sweep_store.rglob("*") if p.is_file()} == before
