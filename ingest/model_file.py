@@ -51,6 +51,11 @@ class ModelFile:
 _files: dict[str, ModelFile] = {}
 
 
+def forget_files() -> None:
+    """A new run reads its model file anew (an in-process caller's next run sees an edited file)."""
+    _files.clear()
+
+
 def _name(path: str) -> str:
     return Path(path).name or str(path)
 

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-from ingest import budget, claim, cli, data, signals
+from ingest import budget, claim, cli, data, model_file, signals
 from ingest.errors import UserError
 from ingest.manifest import print_summary
 
@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     try:
-        data.forget_files()  # each run reads its points files once, from the start
+        data.forget_files()  # each run reads its points and model files once, from the start
+        model_file.forget_files()
         config, args = cli.parse(argv)
         claim.classify(args.store)
         if not args.no_report:

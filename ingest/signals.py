@@ -10,6 +10,7 @@ cleanup (temporary files removed, the DuckDB file closed) finishes.
 from __future__ import annotations
 
 import signal
+import sys
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
 _received: list[int] = []
@@ -22,6 +23,18 @@ def _handler(signum, frame):
         raise KeyboardInterrupt
 
 
+def _unraisable(hook):
+    """sys.unraisablehook that keeps quiet about our own KeyboardInterrupt when Python cannot raise
+    it (a signal landing in a finaliser, e.g. a Parquet writer's __del__): the signal is noted and
+    `check` ends the run at its next step, in one line."""
+    def quiet(info):
+        if _received and isinstance(info.exc_value, KeyboardInterrupt):
+            return
+        hook(info)
+    quiet.wraps = hook
+    return quiet
+
+
 def install() -> dict:
     """Handle SIGINT and SIGTERM from now on, except one the caller chose to ignore (`nohup`, a
     background job): that choice stands. Returns the handlers replaced, for `restore`."""
@@ -30,12 +43,17 @@ def install() -> dict:
     for sig in HANDLED:
         if signal.getsignal(sig) is not signal.SIG_IGN:
             previous[sig] = signal.signal(sig, _handler)
+    previous["unraisablehook"] = sys.unraisablehook
+    sys.unraisablehook = _unraisable(sys.unraisablehook)
     return previous
 
 
 def restore(previous: dict) -> None:
     for sig, handler in previous.items():
-        signal.signal(sig, handler)
+        if sig == "unraisablehook":
+            sys.unraisablehook = handler
+        else:
+            signal.signal(sig, handler)
 
 
 def received() -> int | None:

@@ -58,3 +58,30 @@ def test_a_signal_in_every_phase_is_one_line_and_resumable(phase, sig, tmp_path,
     capsys.readouterr()
     assert verify(store) == []
     assert not [p for p in store.rglob(".*.tmp")]
+
+
+def test_a_signal_inside_a_finaliser_is_kept_quiet_and_still_ends_the_run():
+    """A signal whose KeyboardInterrupt lands in a __del__ (a Parquet writer's) cannot be raised
+    there: Python hands it to sys.unraisablehook, which would print a traceback. After `install` the
+    hook stays quiet about that one interrupt (any other error still reaches the old hook), and
+    `check` raises it at the next step."""
+    import types
+    from ingest import signals
+    seen = []
+    old = sys.unraisablehook
+    sys.unraisablehook = seen.append
+    previous = signals.install()
+    try:
+        signals._received.append(signal.SIGTERM)
+        sys.unraisablehook(types.SimpleNamespace(exc_value=KeyboardInterrupt()))
+        assert seen == []
+        other = types.SimpleNamespace(exc_value=ValueError("boom"))
+        sys.unraisablehook(other)
+        assert seen == [other]
+        with pytest.raises(KeyboardInterrupt):
+            signals.check()
+    finally:
+        signals.restore(previous)
+        signals._received.clear()
+        assert sys.unraisablehook == seen.append
+        sys.unraisablehook = old
