@@ -294,14 +294,7 @@ def concurrent_units(stage, todo: list, ledger: Ledger, timings: Timings, bar) -
     """The stage's units that cannot be reused, worked on `stage.threads` at a time; each is recorded
     by this thread as it finishes, so the ledger is written by one thread only. Returns how many
     were reused."""
-    reused, pending = 0, []
-    for key, fp, work, step in todo:
-        if ledger.reusable(key, fp):
-            timings.add(stage.name, 0.0, ledger.rows(key), reused=True)
-            reused += 1
-            bar.update(step)
-        else:
-            pending.append((key, fp, work, step))
+    reused, pending = reusable_first(stage, todo, ledger, timings, bar)
     if not pending:
         return reused
 
@@ -323,6 +316,19 @@ def concurrent_units(stage, todo: list, ledger: Ledger, timings: Timings, bar) -
     return reused
 
 
+def reusable_first(stage, todo: list, ledger: Ledger, timings: Timings, bar) -> tuple[int, list]:
+    """The units of `todo` the ledger can reuse, counted as done (how many), and the others, in order."""
+    reused, pending = 0, []
+    for key, fp, work, step in todo:
+        if ledger.reusable(key, fp):
+            timings.add(stage.name, 0.0, ledger.rows(key), reused=True)
+            reused += 1
+            bar.update(step)
+        else:
+            pending.append((key, fp, work, step))
+    return reused, pending
+
+
 def describe_net(net) -> dict:
     """A sweep network's values of the swept fields, as the flags write them."""
     return {k: (",".join(map(str, v)) if isinstance(v, (tuple, list)) else v) for k, v in net.params.items()}
@@ -338,15 +344,9 @@ def split(group: dict[int, int], parts: int) -> list[dict[int, int]]:
 def remote_units(stage, todo: list, ledger: Ledger, timings: Timings, bar, runner) -> int:
     """The stage's units that cannot be reused, as Ray tasks all submitted at once; each is recorded
     by this (the driver's) thread as it finishes, in whatever order. Returns how many were reused."""
-    reused, pending = 0, {}
     start = time.perf_counter()
-    for key, fp, submit, step in todo:
-        if ledger.reusable(key, fp):
-            timings.add(stage.name, 0.0, ledger.rows(key), reused=True)
-            reused += 1
-            bar.update(step)
-        else:
-            pending[submit()] = (key, fp, step)
+    reused, todo = reusable_first(stage, todo, ledger, timings, bar)
+    pending = {submit(): (key, fp, step) for key, fp, submit, step in todo}
     waiting = list(pending)
     try:
         while waiting:

@@ -4,7 +4,6 @@ module), bad CSV files are refused in one line before the store is touched, an e
 and the default circle run draws the study's points and fingerprints exactly as before."""
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
@@ -19,6 +18,7 @@ import pytest
 
 from ingest import cli, data, datasets, points, stages
 from ingest import config as cfg
+from tests.oracle import read_points
 from tests.conftest import read_table, run_cli
 
 TINY = ["--hidden", "6", "--train-seeds", "0", "--train-points", "300", "--epochs", "2", "--test-points", "120",
@@ -107,13 +107,6 @@ def write_points(path: Path, seed: int, n: int) -> None:
     x = rng.normal(0.3, 1.5, (n, 2))
     y = (x[:, 0] + 0.5 * x[:, 1] > 0.3).astype(int)
     path.write_text("x0,x1,label\n" + "".join(f"{float(a)!r},{float(b)!r},{c}\n" for (a, b), c in zip(x, y)))
-
-
-def read_points(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """An independent reader: Python's csv module and float()."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    return np.array([[float(r["x0"]), float(r["x1"])] for r in rows]), np.array([int(r["label"]) for r in rows])
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ not through the two-logit form the run uses). Every bad file or contradicting fl
 exit 2, no store folder."""
 from __future__ import annotations
 
-import csv
 import hashlib
 import shutil
 from html import unescape
@@ -22,6 +21,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
+from tests.oracle import read_points
 from tests.conftest import read_table, run_cli
 
 SMALL = ["--samples-per-prob", "20", "--flip-paths", "10", "--grid-size", "11"]
@@ -36,13 +36,6 @@ def write_points(path: Path, seed: int, n: int) -> None:
     x = rng.uniform(-1.5, 1.5, (n, 2))
     y = (np.sin(2 * x[:, 0]) > x[:, 1]).astype(int)
     path.write_text("x0,x1,label\n" + "".join(f"{float(a)!r},{float(b)!r},{c}\n" for (a, b), c in zip(x, y)))
-
-
-def read_points(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """An independent reader: Python's csv module and float()."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    return np.array([[float(r["x0"]), float(r["x1"])] for r in rows]), np.array([int(r["label"]) for r in rows])
 
 
 @pytest.fixture(scope="module")
