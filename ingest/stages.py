@@ -52,6 +52,9 @@ class Stage:
             del values["activation"]
         if values.get("mask_layers") == ():
             del values["mask_layers"]
+        # With per-mask rows the files are the same whichever mode keeps them (all, or auto at small N).
+        if "exhaustive_rows" in values and config.keeps_rows:
+            del values["exhaustive_rows"]
         for name in self.uses:
             values[f"stage:{name}"] = STAGES[name].inputs(config, run_id)
         return values
@@ -257,11 +260,23 @@ def exhaustive_shards(config) -> list[tuple[int, int]]:
 EXHAUSTIVE_ROWS = 1 << 18  # masks per exhaustive row group: ~25 MB of loss and gradients
 
 
-@stage("exhaustive", reads=("hidden", "mask_layers", "exhaustive", "shard_masks"), parts=exhaustive_shards, threads=2)
+def exhaustive_units(config) -> list[tuple[int, int]]:
+    """The exhaustive stage's units: shards of per-mask rows, or with --exhaustive-rows none the
+    units of ingest/aggregate.py (mirror pairs of shards, then the regrouped masks)."""
+    if config.exhaustive and not config.keeps_rows:
+        from ingest import aggregate
+        return aggregate.units(config)
+    return exhaustive_shards(config)
+
+
+@stage("exhaustive", reads=("hidden", "mask_layers", "exhaustive", "exhaustive_rows", "shard_masks"),
+       parts=exhaustive_units, threads=2)
 def exhaustive_shard(config, store: Path, t: Trained, part: int, lo: int, hi: int) -> list[Path]:
     from ingest import tables
     from ingest.kernel import blocks
     from ingest.store import FileWriter
+    if config.exhaustive and not config.keeps_rows:
+        return aggregate_unit(config, store, t, part, lo)
     # Dictionary encoding pays only for the few-valued columns; on losses and gradients it halves speed.
     with FileWriter(store, "mask_exhaustive", f"{file_name(t.run_id)}-part-{part:03d}",
                     dictionary=["run_id", "n_on"]) as writer:
@@ -274,6 +289,36 @@ def exhaustive_shard(config, store: Path, t: Trained, part: int, lo: int, hi: in
             empty = np.zeros(0, np.int64)
             writer.write(tables.mask_rows(t.run_id, empty, np.zeros(0), np.zeros((0, config.nodes))))
     return [writer.final]
+
+
+def aggregate_unit(config, store: Path, t: Trained, part: int, lo: int) -> list[Path]:
+    """One unit of aggregate-only enumeration: its masks evaluated and reduced to partial sums
+    (exhaustive_sums); the first unit also writes an empty mask_exhaustive file, so every view over
+    the per-mask rows answers, with no rows."""
+    from ingest import aggregate, tables
+    from ingest.store import write_file
+    g = aggregate.layout(config)
+    total = 1 << config.nodes
+    if lo < total:  # a mirror pair of shards (one shard when there is only one)
+        u = lo // (2 * g.size)
+        starts = sorted({u * g.size, (g.shards - 1 - u) * g.size})
+        loss = np.empty(len(starts) * g.size, np.float32)
+        grad = np.empty((len(starts) * g.size, config.nodes), np.float32)
+        for i, start in enumerate(starts):
+            loss[i * g.size:(i + 1) * g.size], grad[i * g.size:(i + 1) * g.size] = \
+                t.kernel.evaluate_range(start, start + g.size)
+        partial = aggregate.reduce_pair(config.nodes, starts, g.size, loss, grad)
+    else:  # every high part with a slice of low parts: the flips of the high nodes
+        loss, grad = t.kernel.evaluate(aggregate.second_masks(g, (lo - total) // g.size))
+        partial = aggregate.reduce_high_flips(g, loss, grad)
+    del loss, grad
+    name = file_name(t.run_id)
+    files = [write_file(store, "exhaustive_sums", f"{name}-part-{part:04d}", partial.table(t.run_id, part))]
+    if part == 0:
+        empty = np.zeros(0, np.int64)
+        files.append(write_file(store, "mask_exhaustive", f"{name}-part-000", tables.mask_rows(
+            t.run_id, empty, np.zeros(0), np.zeros((0, config.nodes)))))
+    return files
 
 
 @stage("flip_paths", reads=("hidden", "mask_layers", "flip_paths", "path_seed"))
@@ -348,28 +393,37 @@ def shard_files(config, store: Path, run_id: int) -> list[Path]:
 
 # The exact marts' inputs: sums over the exhaustive rows (and the study's masks' flips through them).
 # Two networks at once: numpy releases the GIL in its array loops, and the stage has no threads of its own.
-@stage("summary", reads=("hidden", "mask_layers", "exhaustive", "shard_masks"), uses=("samples", "exhaustive"), threads=2)
+@stage("summary", reads=("hidden", "mask_layers", "exhaustive", "exhaustive_rows", "shard_masks"),
+       uses=("samples", "exhaustive"), threads=2)
 def summary_tables(config, store: Path, t: Trained) -> list[Path]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ingest import summary
+    from ingest import aggregate, summary
     from ingest.store import write_file
     name = file_name(t.run_id)
+    samples = pq.read_table(store / "mask_samples" / f"{name}.parquet")
+    if config.exhaustive and not config.keeps_rows:  # the units' partial sums, added up
+        partials = pa.concat_tables([pq.read_table(store / "exhaustive_sums" / f"{name}-part-{part:04d}.parquet")
+                                     for part in range(len(aggregate.units(config)))])
+        return [write_file(store, table, name, rows) for table, rows in
+                aggregate.summarise(t.run_id, config.nodes, partials, samples, t.kernel).items()]
     loss = grad = None
     if config.exhaustive:
         loss, grad = summary.read_run(shard_files(config, store, t.run_id), config.nodes)
-    samples = pq.read_table(store / "mask_samples" / f"{name}.parquet")
     return [write_file(store, table, name, rows)
             for table, rows in summary.summarise(t.run_id, loss, grad, samples).items()]
 
 
 # Exact interactions and the spectrum: fast subset transforms of the run's loss table (ingest/transforms.py).
-@stage("transforms", reads=("hidden", "mask_layers", "exhaustive", "shard_masks"), uses=("exhaustive",), threads=2)
+# Without per-mask rows (--exhaustive-rows none) there is no 2^N table to transform: empty tables.
+@stage("transforms", reads=("hidden", "mask_layers", "exhaustive", "exhaustive_rows", "shard_masks"),
+       uses=("exhaustive",), threads=2)
 def transform_tables(config, store: Path, t: Trained) -> list[Path]:
     from ingest import summary, transforms
     from ingest.store import write_file
     loss = summary.read_run(shard_files(config, store, t.run_id), config.nodes, grad=False)[0] \
-        if config.exhaustive else None
+        if config.exhaustive and config.keeps_rows else None
     return [write_file(store, table, file_name(t.run_id), rows)
             for table, rows in transforms.transform_tables(t.run_id, loss).items()]
 

@@ -1,0 +1,509 @@
+"""Aggregate-only enumeration (`--exhaustive-rows none`): all 2^N masks evaluated, no per-mask rows.
+
+Each unit of the exhaustive stage evaluates its masks and reduces them at once to partial sums
+(`exhaustive_sums`, a few thousand rows); the summary stage adds the partials of a run into the same
+summary tables that ingest/summary.py builds from the per-mask rows, so the exact marts read the
+same columns either way. What one unit needs together decides the units:
+
+- Shards are 2^s consecutive masks (s at least ⌈N/2⌉); the high N − s bits are fixed in a shard.
+- A mask's complement 2^N − 1 − m lies in the mirror shard K − 1 − k, at the mirrored position:
+  the first units each evaluate a mirror pair of shards, so Σ log loss × its complement's is summed
+  inside the unit. Everything that is a sum over single masks (by size, by node, histograms, the
+  best and worst mask of each size, moments) is summed there too, and so are the flips of the low
+  s nodes, whose two ends (m, m + 2^i) lie in the same shard.
+- The flip of a high node pairs masks of different shards, so a second set of units evaluates the
+  masks again, grouped the other way round: unit j holds every high part with one slice of low
+  parts, and sums the flips of the high nodes. That costs a second kernel pass; holding the other
+  shards' losses and gradients instead would cost gigabytes at N = 28.
+
+Centred moments need the mean over all masks, which no unit knows: a unit stores Σ (x − a)^p about
+its own mean a, and the merge moves each to the global mean c by the binomial expansion
+Σ (x − c)^p = Σ_j C(p, j) (a − c)^(p−j) Σ (x − a)^j — a small shift, so no cancellation.
+
+Two columns are not sums and cannot be merged exactly from partials: the median loss of each size
+and the count of masks within 10% of the best loss. Both are read off the merged loss histogram
+(bins of summary.BIN_WIDTH), the median interpolated within its bin (off by less than one bin
+width) and the count exact unless the threshold falls inside a bin, where that bin's masks are
+shared in proportion. store/README.md says so beside the columns.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import comb
+
+import numpy as np
+import pyarrow as pa
+
+from ingest.masks import n_on as popcount
+from ingest.summary import BIN_WIDTH, BOUND_SLACK, NEAR_BEST, TIGHT_SHARE, _column
+
+CHUNK = 1 << 13  # masks per pass over the gradients: the float64 temporaries stay in cache
+FLIP_SUMS = ("n_pairs", "sum_effect", "sum_effect2", "sum_grad_off", "sum_grad_off2", "sum_grad_on",
+             "sum_grad_on2", "sum_effect_x_grad_off", "sum_effect_x_grad_on", "n_lower_tight",
+             "n_upper_tight", "n_misled", "n_bound_violations")
+
+
+@dataclass(frozen=True)
+class Layout:
+    hidden: int
+    shard_bits: int  # s: a shard is 2^s consecutive masks
+
+    @property
+    def size(self) -> int:
+        return 1 << self.shard_bits
+
+    @property
+    def shards(self) -> int:
+        return 1 << (self.hidden - self.shard_bits)
+
+
+def layout(config) -> Layout:
+    """Shards of --shard-masks masks rounded down to a power of two, at least 2^⌈N/2⌉ (the second
+    units need a shard's worth of low parts for every high part)."""
+    n = config.nodes
+    return Layout(n, min(n, max(config.shard_masks.bit_length() - 1, (n + 1) // 2)))
+
+
+def units(config) -> list[tuple[int, int]]:
+    """The exhaustive stage's units in aggregate-only mode, as (lo, hi) positions in the work: the
+    mirror pairs first (u covers [2uS, 2(u + 1)S)), then the second units, numbered on from 2^N."""
+    g = layout(config)
+    total = 1 << g.hidden
+    if g.shards == 1:
+        return [(0, total)]
+    pairs = [(u * 2 * g.size, (u + 1) * 2 * g.size) for u in range(g.shards // 2)]
+    return pairs + [(total + j * g.size, total + (j + 1) * g.size) for j in range(g.shards)]
+
+
+class Partial:
+    """Rows (statistic, n_on, node, node_on, bin, value) of one unit, collected as arrays."""
+
+    def __init__(self):
+        self.parts = []
+
+    def add(self, statistic: str, value, n_on=-1, node=-1, node_on=-1, bin_=0):
+        value = np.atleast_1d(np.asarray(value, np.float64))
+        n = len(value)
+        self.parts.append((statistic, np.broadcast_to(np.asarray(n_on, np.int32), n),
+                           np.broadcast_to(np.asarray(node, np.int32), n),
+                           np.broadcast_to(np.asarray(node_on, np.int32), n),
+                           np.broadcast_to(np.asarray(bin_, np.int64), n), value))
+
+    def by_size(self, statistic: str, counts: np.ndarray):
+        """Per n_on, leaving out the sizes this unit has no mask of."""
+        keep = np.flatnonzero(self.present)
+        self.add(statistic, counts[keep], n_on=keep)
+
+    def table(self, run_id: int, part: int) -> pa.Table:
+        n = sum(len(p[5]) for p in self.parts)
+        return pa.table({
+            "run_id": _column(np.full(n, run_id), np.int32),
+            "part": _column(np.full(n, part), np.int32),
+            "statistic": pa.array([p[0] for p in self.parts for _ in range(len(p[5]))], pa.string()),
+            "n_on": _column(np.concatenate([p[1] for p in self.parts]), np.int32),
+            "node": _column(np.concatenate([p[2] for p in self.parts]), np.int32),
+            "node_on": _column(np.concatenate([p[3] for p in self.parts]), np.int32),
+            "bin": _column(np.concatenate([p[4] for p in self.parts]), np.int64),
+            "value": _column(np.concatenate([p[5] for p in self.parts]), np.float64),
+        })
+
+
+def flip_sums(l_off, l_on, g_off, g_on) -> dict[str, float]:
+    """The flip sums of summary.flips over these pairs (float64 arrays of equal length)."""
+    effect = l_on - l_off
+    size = np.abs(effect)
+    return {
+        "n_pairs": len(effect),
+        "sum_effect": effect.sum(), "sum_effect2": (effect * effect).sum(),
+        "sum_grad_off": g_off.sum(), "sum_grad_off2": (g_off * g_off).sum(),
+        "sum_grad_on": g_on.sum(), "sum_grad_on2": (g_on * g_on).sum(),
+        "sum_effect_x_grad_off": (effect * g_off).sum(), "sum_effect_x_grad_on": (effect * g_on).sum(),
+        "n_lower_tight": int((effect - g_off <= TIGHT_SHARE * size).sum()),
+        "n_upper_tight": int((g_on - effect <= TIGHT_SHARE * size).sum()),
+        "n_misled": int((np.sign(g_on) != np.sign(effect)).sum()),
+        "n_bound_violations": int(((effect < g_off - BOUND_SLACK) | (effect > g_on + BOUND_SLACK)).sum()),
+    }
+
+
+def _add_flips(out: Partial, node: int, l64, g64, step: int):
+    """Flips of `node` over arrays whose pairs are the halves of a (…, 2, step, …) reshape."""
+    pairs = l64.reshape(-1, 2, step, *l64.shape[1:])
+    g = g64.reshape(pairs.shape)
+    for name, value in flip_sums(pairs[:, 0].ravel(), pairs[:, 1].ravel(),
+                                 g[:, 0].ravel(), g[:, 1].ravel()).items():
+        out.add(name, value, node=node)
+
+
+def _histogram(out: Partial, name: str, values: np.ndarray, size_key: np.ndarray, k: int):
+    """Counts and sums of values per (n_on, bin); values float64, size_key each value's n_on."""
+    if not len(values):
+        return
+    bins = np.floor(values / BIN_WIDTH).astype(np.int64)
+    b_lo = int(bins.min())
+    span = int(bins.max()) - b_lo + 1
+    key = size_key * span + (bins - b_lo)
+    counts = np.bincount(key, minlength=k * span)
+    totals = np.bincount(key, weights=values, minlength=k * span)
+    keep = np.flatnonzero(counts)
+    out.add(f"bin_n:{name}", counts[keep], n_on=keep // span, bin_=keep % span + b_lo)
+    out.add(f"bin_sum:{name}", totals[keep], n_on=keep // span, bin_=keep % span + b_lo)
+
+
+def reduce_pair(hidden: int, starts: list[int], size: int, loss: np.ndarray, grad: np.ndarray) -> Partial:
+    """The partial sums of one mirror pair of shards (or of the single shard of a small N): loss
+    (len(starts) · size,) and grad float32, the shards' masks in order."""
+    out = Partial()
+    k = hidden + 1
+    masks = np.concatenate([np.arange(s, s + size, dtype=np.int64) for s in starts])
+    sizes = popcount(masks).astype(np.int64)
+    l64 = loss.astype(np.float64)
+    ll = np.log(loss).astype(np.float64)  # the stored log_loss column (float32)
+    count = np.bincount(sizes, minlength=k)
+    out.present = count > 0
+
+    def sums(values):
+        return np.bincount(sizes, weights=values, minlength=k)
+
+    out.by_size("n", count)
+    out.by_size("sum_loss", sums(l64))
+    out.by_size("sum_loss2", sums(l64 * l64))
+    out.by_size("sum_log_loss", sums(ll))
+    out.by_size("sum_log_loss2", sums(ll * ll))
+    for name, values in (("loss", l64), ("log_loss", ll)):
+        ref = values.mean()
+        out.add(f"ref:{name}", ref)
+        d = values - ref
+        d2 = d * d
+        for p, v in ((1, d), (2, d2), (3, d2 * d), (4, d2 * d2)):
+            out.by_size(f"s{p}:{name}", sums(v))
+    # a mask's complement sits at the mirrored position of the mirror shard
+    comp = ll[::-1]
+    out.by_size("sum_log_loss_x_complement", sums(ll * comp))
+    # best and worst of each size: ties go to the lowest mask for the best, the highest for the worst
+    order = np.lexsort((masks, l64, sizes))
+    ends = np.cumsum(count)
+    starts_ = ends - count
+    keep = np.flatnonzero(count)
+    first, last = order[starts_[keep]], order[ends[keep] - 1]
+    out.add("best_loss", l64[first], n_on=keep)
+    out.add("best_mask", masks[first], n_on=keep)
+    out.add("worst_loss", l64[last], n_on=keep)
+    out.add("worst_mask", masks[last], n_on=keep)
+    _histogram(out, "loss", l64, sizes, k)
+    _histogram(out, "log_loss", ll, sizes, k)
+    _reduce_grads(out, hidden, masks, sizes, l64, grad, k)
+    # by node: one bincount over (node, node_on, n_on) for every node at once, chunked
+    by_node = np.zeros((3, hidden * 2 * k))
+    node_base = (np.arange(hidden, dtype=np.int64) * 2 * k)[None, :]
+    nodes = np.arange(hidden, dtype=np.int64)
+    for lo in range(0, len(masks), CHUNK):
+        hi = min(lo + CHUNK, len(masks))
+        key = node_base + ((masks[lo:hi, None] >> nodes) & 1) * k + sizes[lo:hi, None]
+        flat = key.ravel()
+        by_node[0] += np.bincount(flat, minlength=by_node.shape[1])
+        by_node[1] += np.bincount(flat, weights=np.repeat(l64[lo:hi], hidden), minlength=by_node.shape[1])
+        by_node[2] += np.bincount(flat, weights=grad[lo:hi].astype(np.float64).ravel(),
+                                  minlength=by_node.shape[1])
+    keep = np.flatnonzero(by_node[0])
+    node, rest = keep // (2 * k), keep % (2 * k)
+    for name, row in (("node_n", 0), ("node_sum_loss", 1), ("node_sum_grad", 2)):
+        out.add(name, by_node[row][keep], n_on=rest % k, node=node, node_on=rest // k)
+    # flips of the nodes inside a shard
+    shard_bits = size.bit_length() - 1
+    for s in range(len(starts)):
+        part = slice(s * size, (s + 1) * size)
+        for node in range(min(shard_bits, hidden)):
+            _add_flips(out, node, l64[part], grad[part, node].astype(np.float64), 1 << node)
+    return out
+
+
+class _Bins:
+    """Counts and sums per (n_on, bin) over a value range known before the values are binned, so
+    chunks of values add into one dense array."""
+
+    def __init__(self, lo: float, hi: float, k: int):
+        self.b_lo = int(np.floor(np.float64(lo) / BIN_WIDTH))
+        self.span = int(np.floor(np.float64(hi) / BIN_WIDTH)) - self.b_lo + 1
+        self.counts = np.zeros(k * self.span)
+        self.totals = np.zeros(k * self.span)
+
+    def add(self, values: np.ndarray, size_key: np.ndarray):
+        """values (masks × nodes) float64, size_key (masks,) their n_on."""
+        key = np.floor(values / BIN_WIDTH).astype(np.int64)
+        key -= self.b_lo
+        key += (size_key * self.span)[:, None]
+        self.counts += np.bincount(key.ravel(), minlength=len(self.counts))
+        self.totals += np.bincount(key.ravel(), weights=values.ravel(), minlength=len(self.totals))
+
+    def write(self, out: Partial, name: str):
+        keep = np.flatnonzero(self.counts)
+        n_on, b = keep // self.span, keep % self.span + self.b_lo
+        out.add(f"bin_n:{name}", self.counts[keep], n_on=n_on, bin_=b)
+        out.add(f"bin_sum:{name}", self.totals[keep], n_on=n_on, bin_=b)
+
+
+def _reduce_grads(out: Partial, hidden: int, masks, sizes, l64, grad, k: int):
+    """Per size: Σg, Σg², Σg/loss, Σg²/loss² and Σ (g − a)^p about the unit's mean gradient a,
+    summed over each mask's nodes; and the histograms of g and g / loss over (mask, node) pairs,
+    a cache-sized chunk of masks at a time (the whole unit in float64 would cost gigabytes)."""
+    ref = float(grad.sum(dtype=np.float64) / grad.size) if grad.size else 0.0
+    out.add("ref:grad", ref)
+    r = np.zeros((8, k))
+    row_min, row_max = grad.min(axis=1).astype(np.float64), grad.max(axis=1).astype(np.float64)
+    # loss > 0, so the extremes of g_i / loss are each mask's extreme g_i over its loss
+    bins_g = _Bins(row_min.min(), row_max.max(), k)
+    bins_gl = _Bins((row_min / l64).min(), (row_max / l64).max(), k)
+    for lo in range(0, len(masks), CHUNK):
+        hi = min(lo + CHUNK, len(masks))
+        g = grad[lo:hi].astype(np.float64)
+        inv = 1.0 / l64[lo:hi]
+        key = sizes[lo:hi]
+        s1 = g.sum(axis=1)
+        s2 = (g * g).sum(axis=1)
+        d = g - ref
+        d2 = d * d
+        for q, v in enumerate((s1, s2, s1 * inv, s2 * inv * inv, d.sum(axis=1), d2.sum(axis=1),
+                               (d2 * d).sum(axis=1), (d2 * d2).sum(axis=1))):
+            r[q] += np.bincount(key, weights=v, minlength=k)
+        bins_g.add(g, key)
+        bins_gl.add(g * inv[:, None], key)  # ∂ln(loss)/∂on_i = (∂loss/∂on_i) / loss
+    for q, name in enumerate(("sum_grad", "sum_grad2", "sum_grad_log", "sum_grad_log2",
+                              "s1:grad", "s2:grad", "s3:grad", "s4:grad")):
+        out.by_size(name, r[q])
+    bins_g.write(out, "grad")
+    bins_gl.write(out, "grad_log")
+
+
+def second_masks(g: Layout, j: int) -> np.ndarray:
+    """Unit j of the second set: every high part (rows) with low parts j·S/K … (j + 1)·S/K − 1."""
+    width = g.size // g.shards
+    low = np.arange(j * width, (j + 1) * width, dtype=np.int64)
+    return ((np.arange(g.shards, dtype=np.int64) << g.shard_bits)[:, None] + low[None, :]).ravel()
+
+
+def reduce_high_flips(g: Layout, loss: np.ndarray, grad: np.ndarray) -> Partial:
+    """Flip sums of the high nodes over one second unit (masks of second_masks, in its order)."""
+    out = Partial()
+    width = g.size // g.shards
+    l64 = loss.astype(np.float64).reshape(g.shards, width)
+    for node in range(g.shard_bits, g.hidden):
+        _add_flips(out, node, l64, grad[:, node].astype(np.float64).reshape(g.shards, width),
+                   1 << (node - g.shard_bits))
+    return out
+
+
+def _additive(table: pa.Table) -> dict[str, dict[tuple, float]]:
+    """{statistic: {(n_on, node, node_on, bin): value summed over the units}} of the additive rows."""
+    import pyarrow.compute as pc
+    skip = pc.or_(pc.starts_with(table["statistic"], "ref:"),
+                  pc.or_(pc.match_substring_regex(table["statistic"], r"^s[1-4]:"),
+                         pc.match_substring_regex(table["statistic"], r"^(best|worst)_")))
+    summed = table.filter(pc.invert(skip)).group_by(["statistic", "n_on", "node", "node_on", "bin"]).aggregate(
+        [("value", "sum")])
+    out: dict[str, dict[tuple, float]] = {}
+    cols = [summed.column(c).to_pylist() for c in ("statistic", "n_on", "node", "node_on", "bin", "value_sum")]
+    for stat, n_on, node, node_on, b, value in zip(*cols):
+        out.setdefault(stat, {})[(n_on, node, node_on, b)] = value
+    return out
+
+
+def _by_size(sums: dict, name: str, k: int) -> np.ndarray:
+    values = np.zeros(k)
+    for (n_on, _, _, _), value in sums.get(name, {}).items():
+        values[n_on] = value
+    return values
+
+
+def _centred(table: pa.Table, name: str, centre: float, k: int, per_mask: int) -> list[np.ndarray]:
+    """Σ (x − centre)^p by size, p = 1 … 4, from each unit's Σ (x − a)^j about its own mean a."""
+    import pyarrow.compute as pc
+    out = [np.zeros(k) for _ in range(4)]
+    rows = table.filter(pc.is_in(table["statistic"], pa.array([f"ref:{name}"] + [f"s{p}:{name}" for p in (1, 2, 3, 4)])))
+    parts = rows.column("part").to_numpy()
+    stats = rows.column("statistic").to_pylist()
+    n_ons = rows.column("n_on").to_numpy()
+    values = rows.column("value").to_numpy()
+    counts = {}
+    for row in table.filter(pc.equal(table["statistic"], "n")).to_pylist():
+        counts.setdefault(row["part"], np.zeros(k))[row["n_on"]] = row["value"] * per_mask
+    for part in np.unique(parts):
+        here = parts == part
+        s = [counts.get(int(part), np.zeros(k))] + [np.zeros(k) for _ in range(4)]
+        ref = 0.0
+        for stat, n_on, value in zip(np.array(stats, dtype=object)[here], n_ons[here], values[here]):
+            if stat.startswith("ref:"):
+                ref = value
+            else:
+                s[int(stat[1])][n_on] = value
+        shift = ref - centre
+        for p in (1, 2, 3, 4):
+            out[p - 1] += sum(comb(p, j) * shift ** (p - j) * s[j] for j in range(p + 1))
+    return out
+
+
+def _extreme(table: pa.Table, which: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best (lowest loss, then lowest mask) or worst (highest loss, then highest mask) per size."""
+    import pyarrow.compute as pc
+    rows = table.filter(pc.is_in(table["statistic"], pa.array([f"{which}_loss", f"{which}_mask"])))
+    found: dict[tuple[int, int], dict] = {}
+    for row in rows.to_pylist():
+        found.setdefault((row["part"], row["n_on"]), {})[row["statistic"]] = row["value"]
+    loss, mask = np.full(k, np.nan), np.zeros(k, np.int64)
+    for (_, n_on), v in found.items():
+        candidate = (v[f"{which}_loss"], int(v[f"{which}_mask"]))
+        current = (loss[n_on], int(mask[n_on]))
+        better = candidate < current if which == "best" else candidate > current
+        if np.isnan(loss[n_on]) or better:
+            loss[n_on], mask[n_on] = candidate
+    return loss, mask
+
+
+def _bins_of(sums: dict, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(n_on, bin, count, sum) of the non-empty bins of one quantity, in (n_on, bin) order."""
+    counts, totals = sums.get(f"bin_n:{name}", {}), sums.get(f"bin_sum:{name}", {})
+    keys = sorted((n_on, b) for (n_on, _, _, b), n in counts.items() if n > 0)
+    return (np.array([key[0] for key in keys], np.int64), np.array([key[1] for key in keys], np.int64),
+            np.array([counts[(a, -1, -1, b)] for a, b in keys], np.int64),
+            np.array([totals[(a, -1, -1, b)] for a, b in keys], np.float64))
+
+
+def _from_histogram(sizes, bins, counts, _totals, n: np.ndarray, best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median loss and count within NEAR_BEST of the best, per size, from the loss histogram: each
+    bin's masks taken as spread evenly across it."""
+    k = len(n)
+    median, near = np.full(k, np.nan), np.zeros(k, np.int64)
+    for size in range(k):
+        here = sizes == size
+        if not n[size]:
+            continue
+        b, c = bins[here], counts[here]
+        cum = np.cumsum(c)
+
+        def value_at(rank):  # 0-based rank
+            i = int(np.searchsorted(cum, rank, side="right"))
+            before = cum[i] - c[i]
+            return (b[i] + (rank - before + 0.5) / c[i]) * BIN_WIDTH
+
+        total = int(n[size])
+        median[size] = (value_at((total - 1) // 2) + value_at(total // 2)) / 2
+        threshold = NEAR_BEST * best[size]
+        lo_edge = b * BIN_WIDTH
+        full = (lo_edge + BIN_WIDTH) <= threshold
+        share = np.clip((threshold - lo_edge) / BIN_WIDTH, 0, 1)
+        near[size] = max(1, int(c[full].sum() + np.round((c[~full] * share[~full]).sum())))
+    return median, near
+
+
+def summarise(run_id: int, hidden: int, partials: pa.Table, samples: pa.Table, kernel) -> dict[str, pa.Table]:
+    """The five summary tables of one run (ingest/summary.py's columns) from its units' partial sums;
+    the sampled masks' flips (summary_sample_flips) are evaluated afresh by the kernel."""
+    k = hidden + 1
+    sums = _additive(partials)
+    n = _by_size(sums, "n", k)
+    total = float(n.sum())
+    col = {name: _by_size(sums, name, k) for name in (
+        "sum_loss", "sum_loss2", "sum_log_loss", "sum_log_loss2", "sum_grad", "sum_grad2", "sum_grad_log",
+        "sum_grad_log2", "sum_log_loss_x_complement")}
+    centred = {
+        "loss": _centred(partials, "loss", col["sum_loss"].sum() / total, k, 1),
+        "log_loss": _centred(partials, "log_loss", col["sum_log_loss"].sum() / total, k, 1),
+        "grad": _centred(partials, "grad", col["sum_grad"].sum() / (total * hidden), k, hidden),
+    }
+    best_loss, best_mask = _extreme(partials, "best", k)
+    worst_loss, worst_mask = _extreme(partials, "worst", k)
+    loss_bins = _bins_of(sums, "loss")
+    median, near = _from_histogram(*loss_bins, n, best_loss)
+    by_size = pa.table({
+        "run_id": _column(np.full(k, run_id), np.int32),
+        "n_on": _column(np.arange(k), np.int32),
+        "n": _column(n, np.int64),
+        **{name: _column(col[name], np.float64) for name in (
+            "sum_loss", "sum_loss2", "sum_log_loss", "sum_log_loss2", "sum_grad", "sum_grad2", "sum_grad_log",
+            "sum_grad_log2")},
+        **{f"c{p}_{name}": _column(centred[name][p - 1], np.float64)
+           for name in ("loss", "log_loss") for p in (1, 2, 3, 4)},
+        **{f"c{p}_grad": _column(centred["grad"][p - 1], np.float64) for p in (1, 2, 3, 4)},
+        "best_mask": _column(best_mask, np.int64),
+        "best_loss": _column(best_loss, np.float64),
+        "worst_mask": _column(worst_mask, np.int64),
+        "worst_loss": _column(worst_loss, np.float64),
+        "median_loss": _column(median, np.float64),
+        "n_near_best": _column(near, np.int64),
+        # a mask of size k has a complement of size N − k: those sums are the other size's
+        "sum_log_loss_complement": _column(col["sum_log_loss"][::-1], np.float64),
+        "sum_log_loss_complement2": _column(col["sum_log_loss2"][::-1], np.float64),
+        "sum_log_loss_x_complement": _column(col["sum_log_loss_x_complement"], np.float64),
+    })
+    keys = sorted(key for key, value in sums.get("node_n", {}).items() if value > 0)
+    by_node = pa.table({
+        "run_id": _column(np.full(len(keys), run_id), np.int32),
+        "node": _column([key[1] for key in keys], np.int32),
+        "node_on": _column([key[2] for key in keys], np.int32),
+        "n_on": _column([key[0] for key in keys], np.int32),
+        "n": _column([sums["node_n"][key] for key in keys], np.int64),
+        "sum_loss": _column([sums["node_sum_loss"][key] for key in keys], np.float64),
+        "sum_grad": _column([sums["node_sum_grad"][key] for key in keys], np.float64),
+    })
+    flips = {"run_id": _column(np.full(hidden, run_id), np.int32), "node": _column(np.arange(hidden), np.int32)}
+    for name in FLIP_SUMS:
+        values = [sums.get(name, {}).get((-1, node, -1, 0), 0.0) for node in range(hidden)]
+        flips[name] = _column(values, np.float64 if name.startswith("sum_") else np.int64)
+    parts = []
+    for name in ("loss", "log_loss", "grad", "grad_log"):
+        size, b, count, value = loss_bins if name == "loss" else _bins_of(sums, name)
+        parts.append(pa.table({
+            "run_id": _column(np.full(len(count), run_id), np.int32),
+            "quantity": pa.array([name] * len(count), pa.string()),
+            "n_on": _column(size, np.int32),
+            "bin": _column(b, np.int64),
+            "bin_width": _column(np.full(len(count), BIN_WIDTH), np.float64),
+            "n": _column(count, np.int64),
+            "sum_value": _column(value, np.float64),
+        }))
+    return {
+        "summary_by_size": by_size,
+        "summary_by_node": by_node,
+        "summary_flips": pa.table(flips),
+        "summary_bins": pa.concat_tables(parts),
+        "summary_sample_flips": sample_flips(run_id, hidden, samples, kernel),
+    }
+
+
+def sample_flips(run_id: int, hidden: int, samples: pa.Table, kernel) -> pa.Table:
+    """summary.sample_flips with both ends of each flip evaluated by the kernel, not looked up."""
+    from ingest import summary
+    mask = samples.column("mask").to_numpy()
+    node = np.tile(np.arange(hidden, dtype=np.int64), len(mask))
+    rows = np.repeat(np.arange(len(mask)), hidden)
+    ends = np.unique(np.concatenate([mask[rows] & ~(np.int64(1) << node), mask[rows] | (np.int64(1) << node)]))
+    if not len(ends):
+        return summary.sample_flips(run_id, np.ones(2, np.float32), np.zeros((2, hidden), np.float32),
+                                    samples.slice(0, 0))
+    loss, grad = kernel.evaluate(ends)
+    return _looked_up(run_id, hidden, samples, ends, loss, grad)
+
+
+def _looked_up(run_id, hidden, samples, ends, loss, grad) -> pa.Table:
+    """summary.sample_flips, its loss and grad read from the evaluated ends by search, not by index."""
+    from ingest.summary import popcount as _popcount
+    keep_prob = samples.column("keep_prob").to_numpy()
+    sample_id = samples.column("sample_id").to_numpy()
+    mask = samples.column("mask").to_numpy()
+    node = np.tile(np.arange(hidden, dtype=np.int64), len(mask))
+    rows = np.repeat(np.arange(len(mask)), hidden)
+    off = mask[rows] & ~(np.int64(1) << node)
+    on = mask[rows] | (np.int64(1) << node)
+    i_off, i_on = np.searchsorted(ends, off), np.searchsorted(ends, on)
+    return pa.table({
+        "run_id": _column(np.full(len(node), run_id), np.int32),
+        "keep_prob": _column(keep_prob[rows], np.float64),
+        "sample_id": _column(sample_id[rows], np.int32),
+        "node": _column(node, np.int32),
+        "node_on_in_sample": _column((mask[rows] >> node) & 1, np.int32),
+        "off_mask": _column(off, np.int64),
+        "n_on_off": _column(_popcount(off), np.int32),
+        "loss_off": _column(loss[i_off], np.float32),
+        "loss_on": _column(loss[i_on], np.float32),
+        "grad_off": _column(grad[i_off, node], np.float32),
+        "grad_on": _column(grad[i_on, node], np.float32),
+    })
