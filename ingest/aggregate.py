@@ -64,15 +64,18 @@ def layout(config) -> Layout:
     return Layout(n, min(n, max(config.shard_masks.bit_length() - 1, (n + 1) // 2)))
 
 
-def units(config) -> list[tuple[int, int]]:
-    """The exhaustive stage's units in aggregate-only mode, as (lo, hi) positions in the work: the
-    mirror pairs first (u covers [2uS, 2(u + 1)S)), then the second units, numbered on from 2^N."""
+def pair_units(config) -> list[tuple[int, int]]:
+    """The exhaustive stage's units: mirror pair u of shards as the positions [2uS, 2(u + 1)S)."""
     g = layout(config)
-    total = 1 << g.hidden
     if g.shards == 1:
-        return [(0, total)]
-    pairs = [(u * 2 * g.size, (u + 1) * 2 * g.size) for u in range(g.shards // 2)]
-    return pairs + [(total + j * g.size, total + (j + 1) * g.size) for j in range(g.shards)]
+        return [(0, g.size)]
+    return [(u * 2 * g.size, (u + 1) * 2 * g.size) for u in range(g.shards // 2)]
+
+
+def regrouped_units(config) -> list[tuple[int, int]]:
+    """The regrouped stage's units, [jS, (j + 1)S) for unit j; none when one shard holds every mask."""
+    g = layout(config)
+    return [] if g.shards == 1 else [(j * g.size, (j + 1) * g.size) for j in range(g.shards)]
 
 
 class Partial:
@@ -189,6 +192,12 @@ def reduce_pair(hidden: int, starts: list[int], size: int, loss: np.ndarray, gra
     out.add("best_mask", masks[first], n_on=keep)
     out.add("worst_loss", l64[last], n_on=keep)
     out.add("worst_mask", masks[last], n_on=keep)
+    if len(masks) == 1 << hidden:  # every mask in this one unit: the median and count near the best here
+        sorted_loss = l64[order]
+        mid_lo, mid_hi = starts_[keep] + (count[keep] - 1) // 2, starts_[keep] + count[keep] // 2
+        out.add("median_loss", (sorted_loss[mid_lo] + sorted_loss[mid_hi]) / 2, n_on=keep)
+        out.add("n_near_best", [np.searchsorted(sorted_loss[a:b], NEAR_BEST * sorted_loss[a], side="right")
+                                for a, b in zip(starts_[keep], ends[keep])], n_on=keep)
     _histogram(out, "loss", l64, sizes, k)
     _histogram(out, "log_loss", ll, sizes, k)
     _reduce_grads(out, hidden, masks, sizes, l64, grad, k)
@@ -281,23 +290,71 @@ def second_masks(g: Layout, j: int) -> np.ndarray:
     return ((np.arange(g.shards, dtype=np.int64) << g.shard_bits)[:, None] + low[None, :]).ravel()
 
 
-def reduce_high_flips(g: Layout, loss: np.ndarray, grad: np.ndarray) -> Partial:
-    """Flip sums of the high nodes over one second unit (masks of second_masks, in its order)."""
+def reduce_regrouped(g: Layout, masks: np.ndarray, loss: np.ndarray, grad: np.ndarray,
+                     targets: pa.Table) -> Partial:
+    """Over one regrouped unit (masks of second_masks, in its order): the flip sums of the high
+    nodes, and what the merge needs for the exact median and count near the best of each size —
+    the losses that fall in the bins holding the middle ranks, and how many masks of the bin
+    holding the threshold lie at or below it."""
     out = Partial()
     width = g.size // g.shards
-    l64 = loss.astype(np.float64).reshape(g.shards, width)
+    l64 = loss.astype(np.float64)
     for node in range(g.shard_bits, g.hidden):
-        _add_flips(out, node, l64, grad[:, node].astype(np.float64).reshape(g.shards, width),
-                   1 << (node - g.shard_bits))
+        _add_flips(out, node, l64.reshape(g.shards, width),
+                   grad[:, node].astype(np.float64).reshape(g.shards, width), 1 << (node - g.shard_bits))
+    t = {name: targets.column(name).to_numpy() for name in targets.column_names}
+    k = g.hidden + 1
+    sizes = popcount(masks).astype(np.int64)
+    bins = np.floor(l64 / BIN_WIDTH).astype(np.int64)
+    lo_bin, hi_bin, thr_bin = (np.full(k, -(1 << 62)) for _ in range(3))
+    thr = np.zeros(k)
+    lo_bin[t["n_on"]], hi_bin[t["n_on"]], thr_bin[t["n_on"]] = t["bin_lo"], t["bin_hi"], t["bin_threshold"]
+    thr[t["n_on"]] = t["threshold"]
+    middle = np.flatnonzero((bins == lo_bin[sizes]) | (bins == hi_bin[sizes]))
+    out.add("median_value", l64[middle], n_on=sizes[middle], bin_=bins[middle])
+    near = (bins == thr_bin[sizes]) & (l64 <= thr[sizes])
+    out.present = np.ones(k, bool)
+    out.by_size("near_in_bin", np.bincount(sizes[near], minlength=k))
     return out
+
+
+def targets(run_id: int, hidden: int, partials: pa.Table) -> pa.Table:
+    """Per size, from the mirror-pair units' sums: the bins holding the two middle ranks (0-based
+    (n − 1) // 2 and n // 2) with the count of masks in lower bins, and the threshold NEAR_BEST ×
+    the best loss with its bin and the count in lower bins. Every mask below a bin's lower edge has a
+    lower loss, so the regrouped units need only look inside these bins."""
+    k = hidden + 1
+    sums = _additive(partials)
+    n = _by_size(sums, "n", k)
+    best, _ = _extreme(partials, "best", k)
+    sizes, bins, counts, _ = _bins_of(sums, "loss")
+    rows = {name: [] for name in ("n_on", "n", "rank_lo", "bin_lo", "before_lo", "rank_hi", "bin_hi",
+                                  "before_hi", "threshold", "bin_threshold", "below_threshold")}
+    for size in np.flatnonzero(n):
+        b, c = bins[sizes == size], counts[sizes == size]
+        cum = np.cumsum(c)
+        total = int(n[size])
+        thr = NEAR_BEST * best[size]
+        thr_bin = int(np.floor(thr / BIN_WIDTH))
+        values = {"n_on": size, "n": total, "threshold": thr, "bin_threshold": thr_bin,
+                  "below_threshold": int(c[b < thr_bin].sum())}
+        for end, rank in (("lo", (total - 1) // 2), ("hi", total // 2)):
+            i = int(np.searchsorted(cum, rank, side="right"))
+            values.update({f"rank_{end}": rank, f"bin_{end}": int(b[i]), f"before_{end}": int(cum[i] - c[i])})
+        for name, value in values.items():
+            rows[name].append(value)
+    types = {"threshold": np.float64, "n_on": np.int32}
+    return pa.table({"run_id": _column(np.full(len(rows["n_on"]), run_id), np.int32),
+                     **{name: _column(v, types.get(name, np.int64)) for name, v in rows.items()}})
 
 
 def _additive(table: pa.Table) -> dict[str, dict[tuple, float]]:
     """{statistic: {(n_on, node, node_on, bin): value summed over the units}} of the additive rows."""
     import pyarrow.compute as pc
-    skip = pc.or_(pc.starts_with(table["statistic"], "ref:"),
-                  pc.or_(pc.match_substring_regex(table["statistic"], r"^s[1-4]:"),
-                         pc.match_substring_regex(table["statistic"], r"^(best|worst)_")))
+    skip = pc.or_(pc.is_in(table["statistic"], pa.array(["median_value"])),
+                  pc.starts_with(table["statistic"], "ref:"))
+    skip = pc.or_(skip, pc.or_(pc.match_substring_regex(table["statistic"], r"^s[1-4]:"),
+                               pc.match_substring_regex(table["statistic"], r"^(best|worst)_")))
     summed = table.filter(pc.invert(skip)).group_by(["statistic", "n_on", "node", "node_on", "bin"]).aggregate(
         [("value", "sum")])
     out: dict[str, dict[tuple, float]] = {}
@@ -367,36 +424,36 @@ def _bins_of(sums: dict, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray,
             np.array([totals[(a, -1, -1, b)] for a, b in keys], np.float64))
 
 
-def _from_histogram(sizes, bins, counts, _totals, n: np.ndarray, best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median loss and count within NEAR_BEST of the best, per size, from the loss histogram: each
-    bin's masks taken as spread evenly across it."""
-    k = len(n)
+def _middle_and_near(table: pa.Table, sums: dict, target: pa.Table | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The median loss and the count within NEAR_BEST of the best, per size: from the one unit that
+    held every mask, or from the targets and what the regrouped units found in the target bins."""
+    import pyarrow.compute as pc
     median, near = np.full(k, np.nan), np.zeros(k, np.int64)
-    for size in range(k):
-        here = sizes == size
-        if not n[size]:
-            continue
-        b, c = bins[here], counts[here]
-        cum = np.cumsum(c)
-
-        def value_at(rank):  # 0-based rank
-            i = int(np.searchsorted(cum, rank, side="right"))
-            before = cum[i] - c[i]
-            return (b[i] + (rank - before + 0.5) / c[i]) * BIN_WIDTH
-
-        total = int(n[size])
-        median[size] = (value_at((total - 1) // 2) + value_at(total // 2)) / 2
-        threshold = NEAR_BEST * best[size]
-        lo_edge = b * BIN_WIDTH
-        full = (lo_edge + BIN_WIDTH) <= threshold
-        share = np.clip((threshold - lo_edge) / BIN_WIDTH, 0, 1)
-        near[size] = max(1, int(c[full].sum() + np.round((c[~full] * share[~full]).sum())))
+    if "median_loss" in sums:
+        for (n_on, _, _, _), value in sums["median_loss"].items():
+            median[n_on] = value
+        for (n_on, _, _, _), value in sums["n_near_best"].items():
+            near[n_on] = value
+        return median, near
+    found = table.filter(pc.equal(table["statistic"], "median_value"))
+    f_size, f_bin, f_value = (found.column(c).to_numpy() for c in ("n_on", "bin", "value"))
+    in_bin = _by_size(sums, "near_in_bin", k)
+    for row in target.to_pylist():
+        size = row["n_on"]
+        ends = []
+        for end in ("lo", "hi"):
+            values = np.sort(f_value[(f_size == size) & (f_bin == row[f"bin_{end}"])])
+            ends.append(values[row[f"rank_{end}"] - row[f"before_{end}"]])
+        median[size] = (ends[0] + ends[1]) / 2
+        near[size] = row["below_threshold"] + int(in_bin[size])
     return median, near
 
 
-def summarise(run_id: int, hidden: int, partials: pa.Table, samples: pa.Table, kernel) -> dict[str, pa.Table]:
-    """The five summary tables of one run (ingest/summary.py's columns) from its units' partial sums;
-    the sampled masks' flips (summary_sample_flips) are evaluated afresh by the kernel."""
+def summarise(run_id: int, hidden: int, partials: pa.Table, target: pa.Table | None, samples: pa.Table,
+              kernel) -> dict[str, pa.Table]:
+    """The five summary tables of one run (ingest/summary.py's columns) from its units' partial sums
+    (and the targets of the regrouped units, None with one unit); the sampled masks' flips
+    (summary_sample_flips) are evaluated afresh by the kernel."""
     k = hidden + 1
     sums = _additive(partials)
     n = _by_size(sums, "n", k)
@@ -412,7 +469,7 @@ def summarise(run_id: int, hidden: int, partials: pa.Table, samples: pa.Table, k
     best_loss, best_mask = _extreme(partials, "best", k)
     worst_loss, worst_mask = _extreme(partials, "worst", k)
     loss_bins = _bins_of(sums, "loss")
-    median, near = _from_histogram(*loss_bins, n, best_loss)
+    median, near = _middle_and_near(partials, sums, target, k)
     by_size = pa.table({
         "run_id": _column(np.full(k, run_id), np.int32),
         "n_on": _column(np.arange(k), np.int32),
@@ -434,7 +491,9 @@ def summarise(run_id: int, hidden: int, partials: pa.Table, samples: pa.Table, k
         "sum_log_loss_complement2": _column(col["sum_log_loss2"][::-1], np.float64),
         "sum_log_loss_x_complement": _column(col["sum_log_loss_x_complement"], np.float64),
     })
-    keys = sorted(key for key, value in sums.get("node_n", {}).items() if value > 0)
+    # in summary.by_node's order: node, then node_on, then n_on
+    keys = sorted((key for key, value in sums.get("node_n", {}).items() if value > 0),
+                  key=lambda key: (key[1], key[2], key[0]))
     by_node = pa.table({
         "run_id": _column(np.full(len(keys), run_id), np.int32),
         "node": _column([key[1] for key in keys], np.int32),

@@ -37,7 +37,7 @@ LINKED = ("mask_exhaustive",)
 TABLES = COPIED + LINKED
 # Kept in the store only, never read into the warehouse: the summary stage's input with
 # --exhaustive-rows none (ingest/aggregate.py).
-KEPT = ("exhaustive_sums",)
+KEPT = ("exhaustive_sums", "exhaustive_targets")
 
 
 @dataclass(frozen=True)
