@@ -28,8 +28,11 @@ shared in proportion. store/README.md says so beside the columns.
 """
 from __future__ import annotations
 
+import ctypes
+import threading
 from dataclasses import dataclass
 from math import comb
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -78,6 +81,35 @@ def regrouped_units(config) -> list[tuple[int, int]]:
     return [] if g.shards == 1 else [(j * g.size, (j + 1) * g.size) for j in range(g.shards)]
 
 
+_lock = threading.Lock()
+_loaded: dict[str, object] = {}
+
+
+def library():
+    """reduce.c compiled and loaded (once per process), or None, said in one line, and the numpy
+    reductions below do the same sums."""
+    from ingest import native
+    from ingest.progress import log
+    with _lock:
+        if "dll" not in _loaded:
+            try:
+                dll = native.open_library(Path(__file__).resolve().with_name("reduce.c"), "reduce_cpu_ok")
+                p, i64, f64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double
+                dll.reduce_masks.restype = dll.reduce_flips.restype = None
+                dll.reduce_masks.argtypes = [i64, i64, p, p, p, f64, f64, p, p, i64, i64, p, p, i64, i64, p, p,
+                                             p, p, p, p]
+                dll.reduce_flips.argtypes = [i64, i64, p, p, i64, f64, f64, p, p]
+                _loaded["dll"] = dll
+            except native.Unavailable as why:
+                _loaded["dll"] = None
+                log(f"aggregate reductions: {why}; using numpy (slower)")
+        return _loaded["dll"]
+
+
+def _ptr(a: np.ndarray) -> int:
+    return a.ctypes.data
+
+
 class Partial:
     """Rows (statistic, n_on, node, node_on, bin, value) of one unit, collected as arrays."""
 
@@ -102,7 +134,11 @@ class Partial:
         return pa.table({
             "run_id": _column(np.full(n, run_id), np.int32),
             "part": _column(np.full(n, part), np.int32),
-            "statistic": pa.array([p[0] for p in self.parts for _ in range(len(p[5]))], pa.string()),
+            # dictionary-encoded: a few dozen names over thousands of rows
+            "statistic": pa.DictionaryArray.from_arrays(
+                pa.array(np.repeat(np.arange(len(self.parts), dtype=np.int32), [len(p[5]) for p in self.parts])),
+                pa.array([p[0] for p in self.parts], pa.string())).dictionary_decode()
+            if self.parts else pa.array([], pa.string()),
             "n_on": _column(np.concatenate([p[1] for p in self.parts]), np.int32),
             "node": _column(np.concatenate([p[2] for p in self.parts]), np.int32),
             "node_on": _column(np.concatenate([p[3] for p in self.parts]), np.int32),
@@ -128,12 +164,21 @@ def flip_sums(l_off, l_on, g_off, g_on) -> dict[str, float]:
     }
 
 
-def _add_flips(out: Partial, node: int, l64, g64, step: int):
-    """Flips of `node` over arrays whose pairs are the halves of a (…, 2, step, …) reshape."""
-    pairs = l64.reshape(-1, 2, step, *l64.shape[1:])
-    g = g64.reshape(pairs.shape)
-    for name, value in flip_sums(pairs[:, 0].ravel(), pairs[:, 1].ravel(),
-                                 g[:, 0].ravel(), g[:, 1].ravel()).items():
+def _add_flips(out: Partial, node: int, loss: np.ndarray, grad: np.ndarray, step: int, column: int | None = None):
+    """Flips of `node` over loss (n,) and grad (n × columns) float32, the node's gradient in column
+    `column` (default: column `node`), whose pairs are the halves of a (n / 2step, 2, step) reshape."""
+    column = node if column is None else column
+    lib = library()
+    if lib is not None:
+        sums, counts = np.zeros(8), np.zeros(5, np.int64)
+        lib.reduce_flips(len(loss), step, _ptr(loss), _ptr(grad) + 4 * column, grad.shape[1], TIGHT_SHARE,
+                         BOUND_SLACK, _ptr(sums), _ptr(counts))
+        values = dict(zip(FLIP_SUMS, [counts[0], *sums, *counts[1:]]))
+    else:
+        pairs = loss.astype(np.float64).reshape(-1, 2, step)
+        g = grad[:, column].astype(np.float64).reshape(pairs.shape)
+        values = flip_sums(pairs[:, 0].ravel(), pairs[:, 1].ravel(), g[:, 0].ravel(), g[:, 1].ravel())
+    for name, value in values.items():
         out.add(name, value, node=node)
 
 
@@ -182,48 +227,110 @@ def reduce_pair(hidden: int, starts: list[int], size: int, loss: np.ndarray, gra
     # a mask's complement sits at the mirrored position of the mirror shard
     comp = ll[::-1]
     out.by_size("sum_log_loss_x_complement", sums(ll * comp))
-    # best and worst of each size: ties go to the lowest mask for the best, the highest for the worst
-    order = np.lexsort((masks, l64, sizes))
-    ends = np.cumsum(count)
-    starts_ = ends - count
-    keep = np.flatnonzero(count)
-    first, last = order[starts_[keep]], order[ends[keep] - 1]
-    out.add("best_loss", l64[first], n_on=keep)
-    out.add("best_mask", masks[first], n_on=keep)
-    out.add("worst_loss", l64[last], n_on=keep)
-    out.add("worst_mask", masks[last], n_on=keep)
     if len(masks) == 1 << hidden:  # every mask in this one unit: the median and count near the best here
-        sorted_loss = l64[order]
-        mid_lo, mid_hi = starts_[keep] + (count[keep] - 1) // 2, starts_[keep] + count[keep] // 2
-        out.add("median_loss", (sorted_loss[mid_lo] + sorted_loss[mid_hi]) / 2, n_on=keep)
-        out.add("n_near_best", [np.searchsorted(sorted_loss[a:b], NEAR_BEST * sorted_loss[a], side="right")
-                                for a, b in zip(starts_[keep], ends[keep])], n_on=keep)
+        _middle_of_all(out, masks, sizes, l64, count)
     _histogram(out, "loss", l64, sizes, k)
     _histogram(out, "log_loss", ll, sizes, k)
-    _reduce_grads(out, hidden, masks, sizes, l64, grad, k)
-    # by node: one bincount over (node, node_on, n_on) for every node at once, chunked
-    by_node = np.zeros((3, hidden * 2 * k))
-    node_base = (np.arange(hidden, dtype=np.int64) * 2 * k)[None, :]
-    nodes = np.arange(hidden, dtype=np.int64)
-    for lo in range(0, len(masks), CHUNK):
-        hi = min(lo + CHUNK, len(masks))
-        key = node_base + ((masks[lo:hi, None] >> nodes) & 1) * k + sizes[lo:hi, None]
-        flat = key.ravel()
-        by_node[0] += np.bincount(flat, minlength=by_node.shape[1])
-        by_node[1] += np.bincount(flat, weights=np.repeat(l64[lo:hi], hidden), minlength=by_node.shape[1])
-        by_node[2] += np.bincount(flat, weights=grad[lo:hi].astype(np.float64).ravel(),
-                                  minlength=by_node.shape[1])
-    keep = np.flatnonzero(by_node[0])
-    node, rest = keep // (2 * k), keep % (2 * k)
-    for name, row in (("node_n", 0), ("node_sum_loss", 1), ("node_sum_grad", 2)):
-        out.add(name, by_node[row][keep], n_on=rest % k, node=node, node_on=rest // k)
+    lib = library()
+    if lib is not None:
+        _rows_native(lib, out, hidden, masks, loss, grad, l64, k)
+    else:
+        _extremes(out, masks, sizes, l64, count)
+        _reduce_grads(out, hidden, masks, sizes, l64, grad, k)
+        _by_node(out, hidden, masks, sizes, l64, grad, k)
     # flips of the nodes inside a shard
     shard_bits = size.bit_length() - 1
     for s in range(len(starts)):
         part = slice(s * size, (s + 1) * size)
         for node in range(min(shard_bits, hidden)):
-            _add_flips(out, node, l64[part], grad[part, node].astype(np.float64), 1 << node)
+            _add_flips(out, node, loss[part], grad[part], 1 << node)
     return out
+
+
+def _order(masks, sizes, l64):
+    """Positions in (size, loss, mask) order: best and worst of each size at its ends."""
+    return np.lexsort((masks, l64, sizes))
+
+
+def _extremes(out: Partial, masks, sizes, l64, count):
+    """Best and worst of each size: ties go to the lowest mask for the best, the highest for the worst."""
+    order = _order(masks, sizes, l64)
+    ends = np.cumsum(count)
+    keep = np.flatnonzero(count)
+    first, last = order[ends[keep] - count[keep]], order[ends[keep] - 1]
+    out.add("best_loss", l64[first], n_on=keep)
+    out.add("best_mask", masks[first], n_on=keep)
+    out.add("worst_loss", l64[last], n_on=keep)
+    out.add("worst_mask", masks[last], n_on=keep)
+
+
+def _middle_of_all(out: Partial, masks, sizes, l64, count):
+    """The median loss and the count within NEAR_BEST of the best of each size, as summary.by_size
+    finds them, when this unit holds every mask."""
+    sorted_loss = l64[_order(masks, sizes, l64)]
+    ends = np.cumsum(count)
+    keep = np.flatnonzero(count)
+    starts = ends[keep] - count[keep]
+    mid_lo, mid_hi = starts + (count[keep] - 1) // 2, starts + count[keep] // 2
+    out.add("median_loss", (sorted_loss[mid_lo] + sorted_loss[mid_hi]) / 2, n_on=keep)
+    out.add("n_near_best", [np.searchsorted(sorted_loss[a:b], NEAR_BEST * sorted_loss[a], side="right")
+                            for a, b in zip(starts, ends[keep])], n_on=keep)
+
+
+def _by_node(out: Partial, hidden, masks, sizes, l64, grad, k):
+    """Per (node, node_on, n_on): count, Σ loss, Σ the node's gradient — one bincount over every
+    node at once, a chunk of masks at a time."""
+    by_node = np.zeros((3, hidden * 2 * k))
+    node_base = (np.arange(hidden, dtype=np.int64) * 2 * k)[None, :]
+    nodes = np.arange(hidden, dtype=np.int64)
+    for lo in range(0, len(masks), CHUNK):
+        hi = min(lo + CHUNK, len(masks))
+        flat = (node_base + ((masks[lo:hi, None] >> nodes) & 1) * k + sizes[lo:hi, None]).ravel()
+        by_node[0] += np.bincount(flat, minlength=by_node.shape[1])
+        by_node[1] += np.bincount(flat, weights=np.repeat(l64[lo:hi], hidden), minlength=by_node.shape[1])
+        by_node[2] += np.bincount(flat, weights=grad[lo:hi].astype(np.float64).ravel(),
+                                  minlength=by_node.shape[1])
+    _write_by_node(out, by_node, k)
+
+
+def _write_by_node(out: Partial, by_node: np.ndarray, k: int):
+    keep = np.flatnonzero(by_node[0])
+    node, rest = keep // (2 * k), keep % (2 * k)
+    for name, row in (("node_n", 0), ("node_sum_loss", 1), ("node_sum_grad", 2)):
+        out.add(name, by_node[row][keep], n_on=rest % k, node=node, node_on=rest // k)
+
+
+def _grad_bins(grad, l64, k) -> tuple[_Bins, _Bins]:
+    """Empty histograms of g and g / loss spanning this unit's values."""
+    row_min, row_max = grad.min(axis=1).astype(np.float64), grad.max(axis=1).astype(np.float64)
+    # loss > 0, so the extremes of g_i / loss are each mask's extreme g_i over its loss
+    return _Bins(row_min.min(), row_max.max(), k), _Bins((row_min / l64).min(), (row_max / l64).max(), k)
+
+
+def _rows_native(lib, out: Partial, hidden, masks, loss, grad, l64, k):
+    """_extremes, _reduce_grads and _by_node in one pass of reduce.c over the masks."""
+    ref = float(grad.sum(dtype=np.float64) / grad.size)
+    out.add("ref:grad", ref)
+    r, by_node = np.zeros((8, k)), np.zeros((3, hidden * 2 * k))
+    bins_g, bins_gl = _grad_bins(grad, l64, k)
+    best, worst = np.zeros(k), np.zeros(k)
+    best_mask, worst_mask = np.full(k, -1, np.int64), np.full(k, -1, np.int64)
+    grad = np.ascontiguousarray(grad)
+    lib.reduce_masks(len(masks), hidden, _ptr(masks), _ptr(loss), _ptr(grad), ref, BIN_WIDTH, _ptr(r),
+                     _ptr(by_node), bins_g.b_lo, bins_g.span, _ptr(bins_g.counts), _ptr(bins_g.totals),
+                     bins_gl.b_lo, bins_gl.span, _ptr(bins_gl.counts), _ptr(bins_gl.totals),
+                     _ptr(best), _ptr(best_mask), _ptr(worst), _ptr(worst_mask))
+    keep = np.flatnonzero(best_mask >= 0)
+    out.add("best_loss", best[keep], n_on=keep)
+    out.add("best_mask", best_mask[keep], n_on=keep)
+    out.add("worst_loss", worst[keep], n_on=keep)
+    out.add("worst_mask", worst_mask[keep], n_on=keep)
+    for q, name in enumerate(("sum_grad", "sum_grad2", "sum_grad_log", "sum_grad_log2",
+                              "s1:grad", "s2:grad", "s3:grad", "s4:grad")):
+        out.by_size(name, r[q])
+    bins_g.write(out, "grad")
+    bins_gl.write(out, "grad_log")
+    _write_by_node(out, by_node, k)
 
 
 class _Bins:
@@ -255,13 +362,10 @@ def _reduce_grads(out: Partial, hidden: int, masks, sizes, l64, grad, k: int):
     """Per size: Σg, Σg², Σg/loss, Σg²/loss² and Σ (g − a)^p about the unit's mean gradient a,
     summed over each mask's nodes; and the histograms of g and g / loss over (mask, node) pairs,
     a cache-sized chunk of masks at a time (the whole unit in float64 would cost gigabytes)."""
-    ref = float(grad.sum(dtype=np.float64) / grad.size) if grad.size else 0.0
+    ref = float(grad.sum(dtype=np.float64) / grad.size)
     out.add("ref:grad", ref)
     r = np.zeros((8, k))
-    row_min, row_max = grad.min(axis=1).astype(np.float64), grad.max(axis=1).astype(np.float64)
-    # loss > 0, so the extremes of g_i / loss are each mask's extreme g_i over its loss
-    bins_g = _Bins(row_min.min(), row_max.max(), k)
-    bins_gl = _Bins((row_min / l64).min(), (row_max / l64).max(), k)
+    bins_g, bins_gl = _grad_bins(grad, l64, k)
     for lo in range(0, len(masks), CHUNK):
         hi = min(lo + CHUNK, len(masks))
         g = grad[lo:hi].astype(np.float64)
@@ -290,18 +394,26 @@ def second_masks(g: Layout, j: int) -> np.ndarray:
     return ((np.arange(g.shards, dtype=np.int64) << g.shard_bits)[:, None] + low[None, :]).ravel()
 
 
+def evaluate_high(kernel, masks: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
+    """Loss and the gradients of the nodes first … N − 1 (the one-layer kernel skips the others;
+    the deep evaluator computes all and they are dropped)."""
+    if hasattr(kernel, "evaluate_last"):
+        return kernel.evaluate_last(masks, first)
+    loss, grad = kernel.evaluate(masks)
+    return loss, np.ascontiguousarray(grad[:, first:])
+
+
 def reduce_regrouped(g: Layout, masks: np.ndarray, loss: np.ndarray, grad: np.ndarray,
                      targets: pa.Table) -> Partial:
-    """Over one regrouped unit (masks of second_masks, in its order): the flip sums of the high
-    nodes, and what the merge needs for the exact median and count near the best of each size —
+    """Over one regrouped unit (masks of second_masks, in its order; grad: the high nodes' columns
+    only, as evaluate_high gives them): the flip sums of the high nodes, and what the merge needs for the exact median and count near the best of each size —
     the losses that fall in the bins holding the middle ranks, and how many masks of the bin
     holding the threshold lie at or below it."""
     out = Partial()
     width = g.size // g.shards
     l64 = loss.astype(np.float64)
-    for node in range(g.shard_bits, g.hidden):
-        _add_flips(out, node, l64.reshape(g.shards, width),
-                   grad[:, node].astype(np.float64).reshape(g.shards, width), 1 << (node - g.shard_bits))
+    for node in range(g.shard_bits, g.hidden):  # bit node − s of the row: rows 2^(node − s) apart
+        _add_flips(out, node, loss, grad, width << (node - g.shard_bits), column=node - g.shard_bits)
     t = {name: targets.column(name).to_numpy() for name in targets.column_names}
     k = g.hidden + 1
     sizes = popcount(masks).astype(np.int64)

@@ -360,7 +360,7 @@ def exhaustive_regrouped(config, store: Path, t: Trained, part: int, lo: int, hi
     from ingest.store import write_file
     g = aggregate.layout(config)
     masks = aggregate.second_masks(g, lo // g.size)
-    loss, grad = t.kernel.evaluate(masks)
+    loss, grad = aggregate.evaluate_high(t.kernel, masks, g.shard_bits)
     target = pq.read_table(store / "exhaustive_targets" / f"{file_name(t.run_id)}.parquet")
     partial = aggregate.reduce_regrouped(g, masks, loss, grad, target)
     return [write_file(store, "exhaustive_sums", f"{file_name(t.run_id)}-regrouped-{part:04d}",
