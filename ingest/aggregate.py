@@ -467,12 +467,17 @@ def _additive(table: pa.Table) -> dict[str, dict[tuple, float]]:
                   pc.starts_with(table["statistic"], "ref:"))
     skip = pc.or_(skip, pc.or_(pc.match_substring_regex(table["statistic"], r"^s[1-4]:"),
                                pc.match_substring_regex(table["statistic"], r"^(best|worst)_")))
-    summed = table.filter(pc.invert(skip)).group_by(["statistic", "n_on", "node", "node_on", "bin"]).aggregate(
-        [("value", "sum")])
+    # summed in row order (the units' order), so a rerun adds the same numbers in the same order
+    rows = table.filter(pc.invert(skip))
+    codes = pc.dictionary_encode(rows["statistic"]).combine_chunks()
+    names = codes.dictionary.to_pylist()
+    keys = np.stack([codes.indices.to_numpy().astype(np.int64)] +
+                    [rows[c].to_numpy().astype(np.int64) for c in ("n_on", "node", "node_on", "bin")])
+    unique, inverse = np.unique(keys, axis=1, return_inverse=True)
+    totals = np.bincount(inverse.ravel(), weights=rows["value"].to_numpy(), minlength=unique.shape[1])
     out: dict[str, dict[tuple, float]] = {}
-    cols = [summed.column(c).to_pylist() for c in ("statistic", "n_on", "node", "node_on", "bin", "value_sum")]
-    for stat, n_on, node, node_on, b, value in zip(*cols):
-        out.setdefault(stat, {})[(n_on, node, node_on, b)] = value
+    for (code, n_on, node, node_on, b), value in zip(unique.T.tolist(), totals.tolist()):
+        out.setdefault(names[code], {})[(n_on, node, node_on, b)] = value
     return out
 
 
