@@ -76,9 +76,10 @@ def pair_units(config) -> list[tuple[int, int]]:
 
 
 def regrouped_units(config) -> list[tuple[int, int]]:
-    """The regrouped stage's units, [jS, (j + 1)S) for unit j; none when one shard holds every mask."""
+    """The regrouped stage's units, [jS, (j + 1)S) for unit j; one empty unit (0, 0) when one shard
+    holds every mask (its file has the columns and no rows)."""
     g = layout(config)
-    return [] if g.shards == 1 else [(j * g.size, (j + 1) * g.size) for j in range(g.shards)]
+    return [(0, 0)] if g.shards == 1 else [(j * g.size, (j + 1) * g.size) for j in range(g.shards)]
 
 
 _lock = threading.Lock()
@@ -130,6 +131,8 @@ class Partial:
         self.add(statistic, counts[keep], n_on=keep)
 
     def table(self, run_id: int, part: int) -> pa.Table:
+        if not self.parts:  # a unit with nothing to add: the columns alone
+            self.add("none", np.zeros(0))
         n = sum(len(p[5]) for p in self.parts)
         return pa.table({
             "run_id": _column(np.full(n, run_id), np.int32),
@@ -436,13 +439,14 @@ def targets(run_id: int, hidden: int, partials: pa.Table) -> pa.Table:
     the best loss with its bin and the count in lower bins. Every mask below a bin's lower edge has a
     lower loss, so the regrouped units need only look inside these bins."""
     k = hidden + 1
-    sums = _additive(partials)
-    n = _by_size(sums, "n", k)
-    best, _ = _extreme(partials, "best", k)
-    sizes, bins, counts, _ = _bins_of(sums, "loss")
+    if partials.num_rows:
+        sums = _additive(partials)
+        n = _by_size(sums, "n", k)
+        best, _ = _extreme(partials, "best", k)
+        sizes, bins, counts, _ = _bins_of(sums, "loss")
     rows = {name: [] for name in ("n_on", "n", "rank_lo", "bin_lo", "before_lo", "rank_hi", "bin_hi",
                                   "before_hi", "threshold", "bin_threshold", "below_threshold")}
-    for size in np.flatnonzero(n):
+    for size in np.flatnonzero(n) if partials.num_rows else []:
         b, c = bins[sizes == size], counts[sizes == size]
         cum = np.cumsum(c)
         total = int(n[size])
@@ -456,7 +460,7 @@ def targets(run_id: int, hidden: int, partials: pa.Table) -> pa.Table:
         for name, value in values.items():
             rows[name].append(value)
     types = {"threshold": np.float64, "n_on": np.int32}
-    return pa.table({"run_id": _column(np.full(len(rows["n_on"]), run_id), np.int32),
+    return pa.table({"run_id": _column(np.full(len(rows["n_on"]), run_id), np.int32),  # none: no rows
                      **{name: _column(v, types.get(name, np.int64)) for name, v in rows.items()}})
 
 

@@ -319,7 +319,7 @@ def pair_unit(config, store: Path, t: Trained, part: int, lo: int) -> list[Path]
 def aggregate_files(config, store: Path, run_id: int, kind: str) -> list[Path]:
     """A run's partial sums: of the mirror pairs (kind "part") or of the regrouped units."""
     from ingest import aggregate
-    units = aggregate.pair_units(config) if kind == "part" else aggregate.regrouped_units(config)
+    units = aggregate.pair_units(config) if kind == "part" else regrouped_units(config)
     return [store / "exhaustive_sums" / f"{file_name(run_id)}-{kind}-{i:04d}.parquet" for i in range(len(units))]
 
 
@@ -337,16 +337,20 @@ def exhaustive_targets(config, store: Path, t: Trained) -> list[Path]:
 
     from ingest import aggregate
     from ingest.store import write_file
-    if not (_aggregate_only(config) and aggregate.regrouped_units(config)):
-        return []
-    partials = pa.concat_tables([pq.read_table(p) for p in aggregate_files(config, store, t.run_id, "part")])
-    return [write_file(store, "exhaustive_targets", file_name(t.run_id),
-                       aggregate.targets(t.run_id, config.nodes, partials))]
+    name = file_name(t.run_id)
+    units = aggregate.regrouped_units(config)
+    if _aggregate_only(config) and units != [(0, 0)]:
+        partials = pa.concat_tables([pq.read_table(p) for p in aggregate_files(config, store, t.run_id, "part")])
+    else:  # nothing for regrouped units to look for: the columns alone
+        partials = aggregate.Partial().table(t.run_id, 0)
+    return [write_file(store, "exhaustive_targets", name, aggregate.targets(t.run_id, config.nodes, partials))]
 
 
 def regrouped_units(config) -> list[tuple[int, int]]:
+    """The regrouped stage's units; with per-mask rows one empty unit, whose file has no rows."""
     from ingest import aggregate
-    return aggregate.regrouped_units(config) if _aggregate_only(config) else []
+    units = aggregate.regrouped_units(config)
+    return units if _aggregate_only(config) else [(0, 0)]
 
 
 # Aggregate-only enumeration: every mask again, grouped so that the flips of the high nodes lie
@@ -358,6 +362,9 @@ def exhaustive_regrouped(config, store: Path, t: Trained, part: int, lo: int, hi
 
     from ingest import aggregate
     from ingest.store import write_file
+    if hi == lo:
+        return [write_file(store, "exhaustive_sums", f"{file_name(t.run_id)}-regrouped-{part:04d}",
+                           aggregate.Partial().table(t.run_id, part))]
     g = aggregate.layout(config)
     masks = aggregate.second_masks(g, lo // g.size)
     loss, grad = aggregate.evaluate_high(t.kernel, masks, g.shard_bits)
@@ -452,8 +459,7 @@ def summary_tables(config, store: Path, t: Trained) -> list[Path]:
     if _aggregate_only(config):  # the units' partial sums, added up
         partials = pa.concat_tables([pq.read_table(p) for kind in ("part", "regrouped")
                                      for p in aggregate_files(config, store, t.run_id, kind)])
-        target = (pq.read_table(store / "exhaustive_targets" / f"{name}.parquet")
-                  if aggregate.regrouped_units(config) else None)
+        target = pq.read_table(store / "exhaustive_targets" / f"{name}.parquet")
         return [write_file(store, table, name, rows) for table, rows in
                 aggregate.summarise(t.run_id, config.nodes, partials, target, samples, t.kernel).items()]
     loss = grad = None
