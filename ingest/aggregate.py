@@ -477,8 +477,14 @@ def _additive(table: pa.Table) -> dict[str, dict[tuple, float]]:
     names = codes.dictionary.to_pylist()
     keys = np.stack([codes.indices.to_numpy().astype(np.int64)] +
                     [rows[c].to_numpy().astype(np.int64) for c in ("n_on", "node", "node_on", "bin")])
-    unique, inverse = np.unique(keys, axis=1, return_inverse=True)
-    totals = np.bincount(inverse.ravel(), weights=rows["value"].to_numpy(), minlength=unique.shape[1])
+    order = np.lexsort(keys[::-1])  # stable: within a key the rows keep the units' order
+    keys = keys[:, order]
+    if keys.shape[1]:
+        starts = np.flatnonzero(np.concatenate([[True], (keys[:, 1:] != keys[:, :-1]).any(axis=0)]))
+        totals = np.add.reduceat(rows["value"].to_numpy()[order], starts)
+        unique = keys[:, starts]
+    else:
+        totals, unique = np.zeros(0), keys
     out: dict[str, dict[tuple, float]] = {}
     for (code, n_on, node, node_on, b), value in zip(unique.T.tolist(), totals.tolist()):
         out.setdefault(names[code], {})[(n_on, node, node_on, b)] = value
