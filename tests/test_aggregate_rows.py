@@ -147,14 +147,12 @@ def test_c_reductions_equal_numpy():
 
 def test_all_rows_refused_at_26_before_anything(tmp_path):
     store = tmp_path / "never"
-    start = time.perf_counter()
     proc = run_cli("--store", str(store), "--hidden", "26", "--exhaustive-rows", "all")
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr
     assert "67,108,864" in lines[0] and "--exhaustive-rows none" in lines[0] and "--force-exhaustive" in lines[0]
-    assert not store.exists()
-    assert time.perf_counter() - start < 30  # refused at the flag check, not after training
+    assert not store.exists()  # refused at the flag check: no folder claimed, nothing trained
 
 
 def manifest_units(store: Path) -> int:
