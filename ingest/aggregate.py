@@ -433,20 +433,20 @@ def reduce_regrouped(g: Layout, masks: np.ndarray, loss: np.ndarray, grad: np.nd
     return out
 
 
-def targets(run_id: int, hidden: int, partials: pa.Table) -> pa.Table:
+def targets(run_id: int, hidden: int, merged: Merged) -> pa.Table:
     """Per size, from the mirror-pair units' sums: the bins holding the two middle ranks (0-based
     (n − 1) // 2 and n // 2) with the count of masks in lower bins, and the threshold NEAR_BEST ×
     the best loss with its bin and the count in lower bins. Every mask below a bin's lower edge has a
     lower loss, so the regrouped units need only look inside these bins."""
     k = hidden + 1
-    if partials.num_rows:
-        sums = _additive(partials)
+    sums = merged.sums
+    if sums:
         n = _by_size(sums, "n", k)
-        best, _ = _extreme(partials, "best", k)
+        best, _ = _extreme(merged.rows, "best", k)
         sizes, bins, counts, _ = _bins_of(sums, "loss")
     rows = {name: [] for name in ("n_on", "n", "rank_lo", "bin_lo", "before_lo", "rank_hi", "bin_hi",
                                   "before_hi", "threshold", "bin_threshold", "below_threshold")}
-    for size in np.flatnonzero(n) if partials.num_rows else []:
+    for size in np.flatnonzero(n) if sums else []:
         b, c = bins[sizes == size], counts[sizes == size]
         cum = np.cumsum(c)
         total = int(n[size])
@@ -464,31 +464,70 @@ def targets(run_id: int, hidden: int, partials: pa.Table) -> pa.Table:
                      **{name: _column(v, types.get(name, np.int64)) for name, v in rows.items()}})
 
 
-def _additive(table: pa.Table) -> dict[str, dict[tuple, float]]:
-    """{statistic: {(n_on, node, node_on, bin): value summed over the units}} of the additive rows."""
-    import pyarrow.compute as pc
-    skip = pc.or_(pc.is_in(table["statistic"], pa.array(["median_value"])),
-                  pc.starts_with(table["statistic"], "ref:"))
-    skip = pc.or_(skip, pc.or_(pc.match_substring_regex(table["statistic"], r"^s[1-4]:"),
-                               pc.match_substring_regex(table["statistic"], r"^(best|worst)_")))
-    # summed in row order (the units' order), so a rerun adds the same numbers in the same order
-    rows = table.filter(pc.invert(skip))
-    codes = pc.dictionary_encode(rows["statistic"]).combine_chunks()
-    names = codes.dictionary.to_pylist()
-    keys = np.stack([codes.indices.to_numpy().astype(np.int64)] +
-                    [rows[c].to_numpy().astype(np.int64) for c in ("n_on", "node", "node_on", "bin")])
-    order = np.lexsort(keys[::-1])  # stable: within a key the rows keep the units' order
-    keys = keys[:, order]
-    if keys.shape[1]:
-        starts = np.flatnonzero(np.concatenate([[True], (keys[:, 1:] != keys[:, :-1]).any(axis=0)]))
-        totals = np.add.reduceat(rows["value"].to_numpy()[order], starts)
-        unique = keys[:, starts]
-    else:
-        totals, unique = np.zeros(0), keys
-    out: dict[str, dict[tuple, float]] = {}
-    for (code, n_on, node, node_on, b), value in zip(unique.T.tolist(), totals.tolist()):
-        out.setdefault(names[code], {})[(n_on, node, node_on, b)] = value
-    return out
+# Rows kept per unit through the merge (not summed): each unit's reference means and moments about
+# them, its best and worst masks, its counts by size (the moments' weights) and the losses it found in
+# the target bins.
+PER_UNIT = r"^(n|ref:.*|s[1-4]:.*|(best|worst)_(loss|mask)|median_value)$"
+KEY_BITS = (("n_on", 7), ("node", 7), ("node_on", 2))  # each stored + 1 (−1: does not apply)
+BIN_BITS = 40  # bins offset by 2^39: |value| / BIN_WIDTH < 2^39 for any finite float32 gradient ratio we bin
+
+
+class Merged:
+    """A run's partial sums added up file by file, so memory holds one unit's rows and the running
+    sums, never the whole table (tens of millions of rows at N = 28): `sums` {statistic: {(n_on,
+    node, node_on, bin): value}}, and `rows`, the per-unit rows (PER_UNIT) of every unit."""
+
+    def __init__(self):
+        self.codes: dict[str, int] = {}
+        self.keys, self.values = np.zeros(0, np.int64), np.zeros(0)
+        self.kept: list[pa.Table] = []
+
+    @classmethod
+    def read(cls, paths) -> "Merged":
+        import pyarrow.parquet as pq
+        merged = cls()
+        for path in paths:
+            merged.add(pq.read_table(path))
+        return merged
+
+    def add(self, table: pa.Table):
+        import pyarrow.compute as pc
+        per_unit = pc.match_substring_regex(table["statistic"], PER_UNIT)
+        self.kept.append(table.filter(per_unit))
+        rows = table.filter(pc.invert(pc.and_(per_unit, pc.invert(pc.equal(table["statistic"], "n")))))
+        if not rows.num_rows:
+            return
+        encoded = pc.dictionary_encode(rows["statistic"]).combine_chunks()
+        names = [self.codes.setdefault(name, len(self.codes)) for name in encoded.dictionary.to_pylist()]
+        key = np.asarray(names, np.int64)[encoded.indices.to_numpy()]
+        for column, bits in KEY_BITS:
+            key = (key << bits) | (rows[column].to_numpy().astype(np.int64) + 1)
+        key = (key << BIN_BITS) | (rows["bin"].to_numpy().astype(np.int64) + (1 << (BIN_BITS - 1)))
+        # the running sums first, then this unit's rows: every rerun adds in the same order
+        keys = np.concatenate([self.keys, key])
+        self.keys, inverse = np.unique(keys, return_inverse=True)
+        self.values = np.bincount(inverse.ravel(), weights=np.concatenate([self.values, rows["value"].to_numpy()]),
+                                  minlength=len(self.keys))
+
+    @property
+    def rows(self) -> pa.Table:
+        return pa.concat_tables(self.kept) if self.kept else Partial().table(0, 0)
+
+    @property
+    def sums(self) -> dict[str, dict[tuple, float]]:
+        names = {code: name for name, code in self.codes.items()}
+        key = self.keys.copy()
+        b = (key & ((1 << BIN_BITS) - 1)) - (1 << (BIN_BITS - 1))
+        key >>= BIN_BITS
+        parts = {}
+        for column, bits in reversed(KEY_BITS):
+            parts[column] = (key & ((1 << bits) - 1)) - 1
+            key >>= bits
+        out: dict[str, dict[tuple, float]] = {}
+        for code, n_on, node, node_on, bin_, value in zip(key.tolist(), parts["n_on"].tolist(), parts["node"].tolist(),
+                                                          parts["node_on"].tolist(), b.tolist(), self.values.tolist()):
+            out.setdefault(names[code], {})[(n_on, node, node_on, bin_)] = value
+        return out
 
 
 def _by_size(sums: dict, name: str, k: int) -> np.ndarray:
@@ -576,13 +615,13 @@ def _middle_and_near(table: pa.Table, sums: dict, target: pa.Table | None, k: in
     return median, near
 
 
-def summarise(run_id: int, hidden: int, partials: pa.Table, target: pa.Table | None, samples: pa.Table,
+def summarise(run_id: int, hidden: int, merged: Merged, target: pa.Table | None, samples: pa.Table,
               kernel) -> dict[str, pa.Table]:
     """The five summary tables of one run (ingest/summary.py's columns) from its units' partial sums
     (and the targets of the regrouped units, None with one unit); the sampled masks' flips
     (summary_sample_flips) are evaluated afresh by the kernel."""
     k = hidden + 1
-    sums = _additive(partials)
+    sums, partials = merged.sums, merged.rows
     n = _by_size(sums, "n", k)
     total = float(n.sum())
     col = {name: _by_size(sums, name, k) for name in (
