@@ -1,9 +1,9 @@
 """Aggregate-only enumeration (`--exhaustive-rows none`): all 2^N masks evaluated, no per-mask rows.
 
 Each unit of the exhaustive stage evaluates its masks and reduces them at once to partial sums
-(`exhaustive_sums`, a few thousand rows); the summary stage adds the partials of a run into the same
-summary tables that ingest/summary.py builds from the per-mask rows, so the exact marts read the
-same columns either way. What one unit needs together decides the units:
+(`exhaustive_sums`, thousands of rows: mostly histogram bins); the summary stage adds the partials
+of a run into the same summary tables that ingest/summary.py builds from the per-mask rows, so the
+exact marts read the same columns either way. What one unit needs together decides the units:
 
 - Shards are 2^s consecutive masks (s at least ⌈N/2⌉); the high N − s bits are fixed in a shard.
 - A mask's complement 2^N − 1 − m lies in the mirror shard K − 1 − k, at the mirrored position:
@@ -13,18 +13,20 @@ same columns either way. What one unit needs together decides the units:
   s nodes, whose two ends (m, m + 2^i) lie in the same shard.
 - The flip of a high node pairs masks of different shards, so a second set of units evaluates the
   masks again, grouped the other way round: unit j holds every high part with one slice of low
-  parts, and sums the flips of the high nodes. That costs a second kernel pass; holding the other
-  shards' losses and gradients instead would cost gigabytes at N = 28.
+  parts, and sums the flips of the high nodes. That costs a second kernel pass (loss and the high
+  nodes' gradients only: about half a full pass at N = 28); holding the other shards' losses and
+  gradients instead would cost gigabytes.
 
 Centred moments need the mean over all masks, which no unit knows: a unit stores Σ (x − a)^p about
 its own mean a, and the merge moves each to the global mean c by the binomial expansion
 Σ (x − c)^p = Σ_j C(p, j) (a − c)^(p−j) Σ (x − a)^j — a small shift, so no cancellation.
 
-Two columns are not sums and cannot be merged exactly from partials: the median loss of each size
-and the count of masks within 10% of the best loss. Both are read off the merged loss histogram
-(bins of summary.BIN_WIDTH), the median interpolated within its bin (off by less than one bin
-width) and the count exact unless the threshold falls inside a bin, where that bin's masks are
-shared in proportion. store/README.md says so beside the columns.
+Two columns are not sums: the median loss of each size and the count of masks within 10% of the
+best. The regrouped units evaluate every mask anyway, so they also collect what makes both exact: the
+`exhaustive_targets` stage finds, from the mirror pairs' loss histograms, the bin of each size that
+holds each middle rank and the bin that holds the threshold 1.1 × best; a regrouped unit keeps every
+loss that falls in a middle-rank bin (at N = 28 about 0.3% of its masks) and counts its masks in the
+threshold's bin at or below it. With a single shard (small N) the one unit finds both directly.
 """
 from __future__ import annotations
 
