@@ -184,3 +184,10 @@ def test_sigkill_between_units_resumes_to_the_same_store(stores, tmp_path):
     done = run_cli("--store", str(store), *ARGS, "--exhaustive-rows", "none", check=True)
     assert "reused" in done.stdout + done.stderr
     assert file_hashes(store) == file_hashes(clean)
+
+
+def test_auto_keeps_rows_up_to_22_only():
+    from ingest.config import Config
+    assert Config().exhaustive_rows == "auto" and Config().keeps_rows  # the default run (N = 20) keeps its rows
+    assert Config(hidden=22).keeps_rows and not Config(hidden=23).keeps_rows
+    assert Config(hidden=23, exhaustive_rows="all").keeps_rows and not Config(hidden=6, exhaustive_rows="none").keeps_rows
