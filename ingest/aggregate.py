@@ -98,7 +98,8 @@ def library():
             try:
                 dll = native.open_library(Path(__file__).resolve().with_name("reduce.c"), "reduce_cpu_ok")
                 p, i64, f64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double
-                dll.reduce_masks.restype = dll.reduce_flips.restype = None
+                dll.reduce_masks.restype = dll.reduce_flips.restype = dll.reduce_ranges.restype = None
+                dll.reduce_ranges.argtypes = [i64, i64, p, p, p]
                 dll.reduce_masks.argtypes = [i64, i64, p, p, p, f64, f64, p, p, i64, i64, p, p, i64, i64, p, p,
                                              p, p, p, p]
                 dll.reduce_flips.argtypes = [i64, i64, p, p, i64, f64, f64, p, p]
@@ -313,14 +314,17 @@ def _grad_bins(grad, l64, k) -> tuple[_Bins, _Bins]:
 
 
 def _rows_native(lib, out: Partial, hidden, masks, loss, grad, l64, k):
-    """_extremes, _reduce_grads and _by_node in one pass of reduce.c over the masks."""
-    ref = float(grad.sum(dtype=np.float64) / grad.size)
+    """_extremes, _reduce_grads and _by_node in two passes of reduce.c over the masks: the ranges of
+    the histograms, then everything else."""
+    grad = np.ascontiguousarray(grad)
+    ranges = np.zeros(5)
+    lib.reduce_ranges(len(masks), hidden, _ptr(loss), _ptr(grad), _ptr(ranges))
+    ref = float(ranges[0] / grad.size)
     out.add("ref:grad", ref)
     r, by_node = np.zeros((8, k)), np.zeros((3, hidden * 2 * k))
-    bins_g, bins_gl = _grad_bins(grad, l64, k)
+    bins_g, bins_gl = _Bins(ranges[1], ranges[2], k), _Bins(ranges[3], ranges[4], k)
     best, worst = np.zeros(k), np.zeros(k)
     best_mask, worst_mask = np.full(k, -1, np.int64), np.full(k, -1, np.int64)
-    grad = np.ascontiguousarray(grad)
     lib.reduce_masks(len(masks), hidden, _ptr(masks), _ptr(loss), _ptr(grad), ref, BIN_WIDTH, _ptr(r),
                      _ptr(by_node), bins_g.b_lo, bins_g.span, _ptr(bins_g.counts), _ptr(bins_g.totals),
                      bins_gl.b_lo, bins_gl.span, _ptr(bins_gl.counts), _ptr(bins_gl.totals),
