@@ -332,15 +332,15 @@ def _aggregate_only(config) -> bool:
 @stage("exhaustive_targets", reads=("hidden", "mask_layers", "exhaustive", "exhaustive_rows", "shard_masks"),
        uses=("exhaustive",))
 def exhaustive_targets(config, store: Path, t: Trained) -> list[Path]:
-    from ingest import aggregate
+    from ingest import aggregate, merge
     from ingest.store import write_file
     name = file_name(t.run_id)
     units = aggregate.regrouped_units(config)
     if _aggregate_only(config) and units != [(0, 0)]:
-        merged = aggregate.Merged.read(aggregate_files(config, store, t.run_id, "part"))
+        merged = merge.Merged.read(aggregate_files(config, store, t.run_id, "part"))
     else:  # nothing for regrouped units to look for: no rows
-        merged = aggregate.Merged()
-    return [write_file(store, "exhaustive_targets", name, aggregate.targets(t.run_id, config.nodes, merged))]
+        merged = merge.Merged()
+    return [write_file(store, "exhaustive_targets", name, merge.targets(t.run_id, config.nodes, merged))]
 
 
 def regrouped_units(config) -> list[tuple[int, int]]:
@@ -448,16 +448,16 @@ def shard_files(config, store: Path, run_id: int) -> list[Path]:
 def summary_tables(config, store: Path, t: Trained) -> list[Path]:
     import pyarrow.parquet as pq
 
-    from ingest import aggregate, summary
+    from ingest import merge, summary
     from ingest.store import write_file
     name = file_name(t.run_id)
     samples = pq.read_table(store / "mask_samples" / f"{name}.parquet")
     if _aggregate_only(config):  # the units' partial sums, added up
-        merged = aggregate.Merged.read([p for kind in ("part", "regrouped")
+        merged = merge.Merged.read([p for kind in ("part", "regrouped")
                                         for p in aggregate_files(config, store, t.run_id, kind)])
         target = pq.read_table(store / "exhaustive_targets" / f"{name}.parquet")
         return [write_file(store, table, name, rows) for table, rows in
-                aggregate.summarise(t.run_id, config.nodes, merged, target, samples, t.kernel).items()]
+                merge.summarise(t.run_id, config.nodes, merged, target, samples, t.kernel).items()]
     loss = grad = None
     if config.exhaustive:
         loss, grad = summary.read_run(shard_files(config, store, t.run_id), config.nodes)
