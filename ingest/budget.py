@@ -22,9 +22,14 @@ EXHAUSTIVE_BLOCK = 1 << 18  # masks per exhaustive row group (stages.EXHAUSTIVE_
 
 
 def _sizes(c) -> dict:
+    """E: the per-mask rows kept (none with --exhaustive-rows none); U: masks a unit holds at once
+    in aggregate-only enumeration (a mirror pair of shards, ingest/aggregate.py)."""
+    aggregate = c.exhaustive and not c.keeps_rows
     return {"R": len(c.train_seeds), "N": c.nodes, "T": c.train_points, "P": c.test_points,
             "S": c.samples_per_prob * len(c.keep_probs), "F": c.flip_paths * (c.nodes + 1),
-            "G": c.grid_size ** 2, "E": 2 ** c.nodes if c.exhaustive else 0}
+            "G": c.grid_size ** 2, "E": 2 ** c.nodes if c.exhaustive and c.keeps_rows else 0,
+            "U": 2 * min(2 ** c.nodes, 1 << max(c.shard_masks.bit_length() - 1, (c.nodes + 1) // 2))
+            if aggregate else 0}
 
 
 def memory_by_stage(c) -> dict[str, float]:
@@ -43,6 +48,8 @@ def memory_by_stage(c) -> dict[str, float]:
         "the exhaustive table": 24 * (N + 1) * min(E, EXHAUSTIVE_BLOCK),
         # a whole run's losses and gradients indexed by mask, two runs at once
         "the summary of all masks": min(R, 2) * (E * (8 * N + 150) + 40 * S * N),
+        # two units at once, each its masks' float32 loss and gradients, their sizes and sort order
+        "the aggregate units": 2 * z["U"] * (4 * N + 60) + 2 * 3 * (1 << 13) * N * 8,
     }
 
 

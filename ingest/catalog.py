@@ -35,6 +35,9 @@ COPIED = ("runs", "points", "test_contribs", "weights", "mask_samples", "mask_la
 # Left in the store's Parquet files and read through a view: the 2^N per-mask rows.
 LINKED = ("mask_exhaustive",)
 TABLES = COPIED + LINKED
+# Kept in the store only, never read into the warehouse: the summary stage's input with
+# --exhaustive-rows none (ingest/aggregate.py).
+KEPT = ("exhaustive_sums", "exhaustive_targets")
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ def _file_list(store: Path, files: list[str]) -> str:
 def _table_files(files: dict[str, dict]) -> dict[str, list[str]]:
     """{table: its recorded files in name order}: the warehouse reads only what the manifest lists,
     never whatever else lies in a table folder."""
-    out: dict[str, list[str]] = {table: [] for table in TABLES}
+    out: dict[str, list[str]] = {table: [] for table in TABLES + KEPT}
     for rel in sorted(files):
         out[rel.split("/")[0]].append(rel)
     return out

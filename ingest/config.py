@@ -17,6 +17,12 @@ DATASETS = ("circle", "xor", "gauss", "spiral", "csv")  # ingest/datasets.py dra
 MAX_HIDDEN = 62
 # Above this many nodes the exhaustive table gets too big to build by accident.
 MAX_EXHAUSTIVE_HIDDEN = 24
+# --exhaustive-rows: auto keeps the per-mask rows up to ROWS_UP_TO nodes (2^22 masks, ~0.5 GB of
+# Parquet) and keeps only their sums above; all is refused from ALL_ROWS_LIMIT (~9 GB) without
+# --force-exhaustive.
+ROWS_MODES = ("all", "none", "auto")
+ROWS_UP_TO = 22
+ALL_ROWS_LIMIT = 26
 
 
 def setting(default, help: str, *, changes_only: str | None = None):
@@ -81,6 +87,10 @@ class Config:
     exhaustive: bool = setting(True, "evaluate all 2^N masks")
     force_exhaustive: bool = setting(False, "allow --exhaustive above N = 24",
                                      changes_only="which sizes are accepted")
+    # the issue's auto: per-mask rows up to N = 22 (ingest/aggregate.py), only their sums above
+    exhaustive_rows: str = setting("auto", "per-mask rows of the exhaustive masks: all (mask_exhaustive), "
+                                   "none (only the sums the exact marts read, exhaustive_sums), or auto "
+                                   "(all up to N = 22, none above)")
     # random flip paths, as in the study's covariance figures
     flip_paths: int = setting(1_000, "number of random flip paths")
     # flip paths have their own stream (the study's code for them is lost)
@@ -115,6 +125,11 @@ class Config:
     def layers(self) -> tuple[int, ...]:
         """The hidden layers' sizes, input side first."""
         return self.hidden if isinstance(self.hidden, tuple) else (self.hidden,)
+
+    @property
+    def keeps_rows(self) -> bool:
+        """Whether the exhaustive stage writes per-mask rows (mask_exhaustive), or only their sums."""
+        return self.exhaustive_rows == "all" or (self.exhaustive_rows == "auto" and self.nodes <= ROWS_UP_TO)
 
     @property
     def masked_layers(self) -> tuple[int, ...]:
@@ -356,6 +371,18 @@ def validate(c: Config) -> None:
     if c.nodes > MAX_HIDDEN:
         raise UserError(f"config 'hidden' = {shown(c.hidden)} masks {c.nodes} units, too many: a mask must fit "
                         f"a signed 64-bit integer, so at most {MAX_HIDDEN} masked units")
+    if c.exhaustive_rows not in ROWS_MODES:
+        raise UserError(f"config 'exhaustive_rows' must be one of {', '.join(ROWS_MODES)}, got "
+                        f"{shown(c.exhaustive_rows)}")
+    if c.exhaustive and c.exhaustive_rows == "all" and c.nodes >= ALL_ROWS_LIMIT and not c.force_exhaustive:
+        rows = 2 ** c.nodes
+        raise UserError(
+            f"--exhaustive-rows all at N = {c.nodes} means {rows:,} per-mask rows (~{rows * (4 * c.nodes + 24) / 1e9:,.0f} GB "
+            f"of Parquet); use --exhaustive-rows none (the exact marts from sums alone), or add "
+            f"--force-exhaustive to write them anyway")
+    if c.estimators and c.exhaustive and not c.keeps_rows:
+        raise UserError("--estimators reads the per-mask rows: it needs --exhaustive-rows all "
+                        f"(or auto with N ≤ {ROWS_UP_TO})")
     if c.exhaustive and c.nodes > MAX_EXHAUSTIVE_HIDDEN and not c.force_exhaustive:
         rows = 2 ** c.nodes
         gigabytes = rows * (4 * c.nodes + 24) / 1e9

@@ -218,7 +218,9 @@ class MaskKernel:
         bad = np.flatnonzero(~np.isfinite(loss))
         if len(bad):
             masks = np.concatenate([masks_of(lo) for lo in starts])[bad]
-            loss[bad], grad[bad] = exact(self._G64, self._g064, masks)
+            exact_loss, exact_grad = exact(self._G64, self._g064, masks)
+            # the last grad.shape[1] nodes: all of them, or those evaluate_last asked for
+            loss[bad], grad[bad] = exact_loss, exact_grad[:, exact_grad.shape[1] - grad.shape[1]:]
 
     def evaluate(self, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean loss (B,) and gradients (B × N) for mask integers in any order."""
@@ -228,6 +230,26 @@ class MaskKernel:
         loss = np.empty(len(masks), np.float32)
         grad = np.empty((len(masks), self.hidden), np.float32)
         self._run(list(range(0, len(masks), self.block)), lambda lo: masks[lo:lo + self.block], loss, grad)
+        return loss, grad
+
+    def evaluate_last(self, masks: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
+        """Loss (B,) and the gradients of nodes first … N − 1 only (B × (N − first)), for masks in
+        any order: the C loop skips the other nodes' rows of G, which at N = 28 is most of its work.
+        Each node's gradient is accumulated alone, so the numbers are evaluate's, bit for bit."""
+        if self._native is None:
+            loss, grad = self.evaluate(masks)
+            return loss, np.ascontiguousarray(grad[:, first:])
+        import copy
+        masks = np.asarray(masks, dtype=np.int64)
+        if len(masks) and (masks.min() < 0 or masks.max() >> self.hidden):
+            raise ValueError(f"masks must lie in [0, 2^{self.hidden})")
+        view = copy.copy(self)  # the same tables and lock, fewer nodes
+        view.hidden = self.hidden - first
+        view._G_native = np.zeros((-(-view.hidden // NODE_GROUP) * NODE_GROUP, self._pp), np.float32)
+        view._G_native[:view.hidden] = self._G_native[first:self.hidden]
+        loss = np.empty(len(masks), np.float32)
+        grad = np.empty((len(masks), view.hidden), np.float32)
+        view._run(list(range(0, len(masks), self.block)), lambda lo: masks[lo:lo + self.block], loss, grad)
         return loss, grad
 
     def evaluate_range(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:

@@ -369,7 +369,7 @@ def remove_stale(store: Path, ledger: Ledger) -> None:
     size) must not be read as ours. Only files the manifest recorded are deleted, and the temporary
     files of a killed run; anything else in the folder stays where it is."""
     stale = [store / rel for rel in ledger.stale() if (store / rel).exists()]
-    leftovers = [path for table in catalog.TABLES for path in (store / table).glob(".*.parquet.tmp")]
+    leftovers = [path for table in catalog.TABLES + catalog.KEPT for path in (store / table).glob(".*.parquet.tmp")]
     if stale:
         ledger.begin_change()
     for path in stale + leftovers:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.catalog import TABLES
+from ingest.catalog import KEPT, TABLES
 from ingest.config import shown
 
 FILE_PATH = re.compile(r"(?P<table>[a-z_]+)/[A-Za-z0-9][A-Za-z0-9_.-]*\.parquet")
@@ -30,7 +30,7 @@ def _text(value) -> bool:
 
 def file_path_ok(rel) -> bool:
     match = FILE_PATH.fullmatch(rel) if isinstance(rel, str) else None
-    return bool(match) and match["table"] in TABLES
+    return bool(match) and match["table"] in TABLES + KEPT
 
 
 def _file_problem(rel, meta) -> str | None:

@@ -52,6 +52,9 @@ class Stage:
             del values["activation"]
         if values.get("mask_layers") == ():
             del values["mask_layers"]
+        # With per-mask rows the files are the same whichever mode keeps them (all, or auto at small N).
+        if "exhaustive_rows" in values and config.keeps_rows:
+            del values["exhaustive_rows"]
         for name in self.uses:
             values[f"stage:{name}"] = STAGES[name].inputs(config, run_id)
         return values
@@ -274,11 +277,23 @@ def exhaustive_shards(config) -> list[tuple[int, int]]:
 EXHAUSTIVE_ROWS = 1 << 18  # masks per exhaustive row group: ~25 MB of loss and gradients
 
 
-@stage("exhaustive", reads=("hidden", "mask_layers", "exhaustive", "shard_masks"), parts=exhaustive_shards, threads=2)
+def exhaustive_units(config) -> list[tuple[int, int]]:
+    """The exhaustive stage's units: shards of per-mask rows, or with --exhaustive-rows none the
+    units of ingest/aggregate.py (mirror pairs of shards, then the regrouped masks)."""
+    if config.exhaustive and not config.keeps_rows:
+        from ingest import aggregate
+        return aggregate.pair_units(config)
+    return exhaustive_shards(config)
+
+
+@stage("exhaustive", reads=("hidden", "mask_layers", "exhaustive", "exhaustive_rows", "shard_masks"),
+       parts=exhaustive_units, threads=2)
 def exhaustive_shard(config, store: Path, t: Trained, part: int, lo: int, hi: int) -> list[Path]:
     from ingest import tables
     from ingest.kernel import blocks
     from ingest.store import FileWriter
+    if config.exhaustive and not config.keeps_rows:
+        return pair_unit(config, store, t, part, lo)
     # Dictionary encoding pays only for the few-valued columns; on losses and gradients it halves speed.
     with FileWriter(store, "mask_exhaustive", f"{file_name(t.run_id)}-part-{part:03d}",
                     dictionary=["run_id", "n_on"]) as writer:
@@ -291,6 +306,86 @@ def exhaustive_shard(config, store: Path, t: Trained, part: int, lo: int, hi: in
             empty = np.zeros(0, np.int64)
             writer.write(tables.mask_rows(t.run_id, empty, np.zeros(0), np.zeros((0, config.nodes))))
     return [writer.final]
+
+
+def pair_unit(config, store: Path, t: Trained, part: int, lo: int) -> list[Path]:
+    """A mirror pair of shards (one shard when it holds every mask) evaluated and reduced to partial
+    sums (exhaustive_sums); the first unit also writes an empty mask_exhaustive file, so every view
+    over the per-mask rows answers, with no rows."""
+    from ingest import aggregate, tables
+    from ingest.store import write_file
+    g = aggregate.layout(config)
+    u = lo // (2 * g.size)
+    starts = sorted({u * g.size, (g.shards - 1 - u) * g.size})
+    loss = np.empty(len(starts) * g.size, np.float32)
+    grad = np.empty((len(starts) * g.size, config.nodes), np.float32)
+    for i, start in enumerate(starts):
+        loss[i * g.size:(i + 1) * g.size], grad[i * g.size:(i + 1) * g.size] = \
+            t.kernel.evaluate_range(start, start + g.size)
+    partial = aggregate.reduce_pair(config.nodes, starts, g.size, loss, grad)
+    del loss, grad
+    name = file_name(t.run_id)
+    files = [write_file(store, "exhaustive_sums", f"{name}-part-{part:04d}", partial.table(t.run_id, part))]
+    if part == 0:
+        empty = np.zeros(0, np.int64)
+        files.append(write_file(store, "mask_exhaustive", f"{name}-part-000", tables.mask_rows(
+            t.run_id, empty, np.zeros(0), np.zeros((0, config.nodes)))))
+    return files
+
+
+def aggregate_files(config, store: Path, run_id: int, kind: str) -> list[Path]:
+    """A run's partial sums: of the mirror pairs (kind "part") or of the regrouped units."""
+    from ingest import aggregate
+    units = aggregate.pair_units(config) if kind == "part" else regrouped_units(config)
+    return [store / "exhaustive_sums" / f"{file_name(run_id)}-{kind}-{i:04d}.parquet" for i in range(len(units))]
+
+
+def _aggregate_only(config) -> bool:
+    return config.exhaustive and not config.keeps_rows
+
+
+# Aggregate-only enumeration, what the regrouped units look for (ingest/aggregate.py): per size, the
+# bins of the middle ranks and of the threshold near the best, from the mirror pairs' sums.
+@stage("exhaustive_targets", reads=("hidden", "mask_layers", "exhaustive", "exhaustive_rows", "shard_masks"),
+       uses=("exhaustive",))
+def exhaustive_targets(config, store: Path, t: Trained) -> list[Path]:
+    from ingest import aggregate, merge
+    from ingest.store import write_file
+    name = file_name(t.run_id)
+    units = aggregate.regrouped_units(config)
+    if _aggregate_only(config) and units != [(0, 0)]:
+        merged = merge.Merged.read(aggregate_files(config, store, t.run_id, "part"))
+    else:  # nothing for regrouped units to look for: no rows
+        merged = merge.Merged()
+    return [write_file(store, "exhaustive_targets", name, merge.targets(t.run_id, config.nodes, merged))]
+
+
+def regrouped_units(config) -> list[tuple[int, int]]:
+    """The regrouped stage's units; with per-mask rows one empty unit, whose file has no rows."""
+    from ingest import aggregate
+    units = aggregate.regrouped_units(config)
+    return units if _aggregate_only(config) else [(0, 0)]
+
+
+# Aggregate-only enumeration: every mask again, grouped so that the flips of the high nodes lie
+# inside a unit (ingest/aggregate.py); none when one shard holds every mask, or with per-mask rows.
+@stage("exhaustive_regrouped", reads=("hidden", "mask_layers", "exhaustive", "exhaustive_rows", "shard_masks"),
+       parts=regrouped_units, uses=("exhaustive_targets",), threads=2)
+def exhaustive_regrouped(config, store: Path, t: Trained, part: int, lo: int, hi: int) -> list[Path]:
+    import pyarrow.parquet as pq
+
+    from ingest import aggregate
+    from ingest.store import write_file
+    if hi == lo:
+        return [write_file(store, "exhaustive_sums", f"{file_name(t.run_id)}-regrouped-{part:04d}",
+                           aggregate.Partial().table(t.run_id, part))]
+    g = aggregate.layout(config)
+    masks = aggregate.second_masks(g, lo // g.size)
+    loss, grad = aggregate.evaluate_high(t.kernel, masks, g.shard_bits)
+    target = pq.read_table(store / "exhaustive_targets" / f"{file_name(t.run_id)}.parquet")
+    partial = aggregate.reduce_regrouped(g, masks, loss, grad, target)
+    return [write_file(store, "exhaustive_sums", f"{file_name(t.run_id)}-regrouped-{part:04d}",
+                       partial.table(t.run_id, part))]
 
 
 @stage("flip_paths", reads=("hidden", "mask_layers", "flip_paths", "path_seed"))
@@ -365,28 +460,46 @@ def shard_files(config, store: Path, run_id: int) -> list[Path]:
 
 # The exact marts' inputs: sums over the exhaustive rows (and the study's masks' flips through them).
 # Two networks at once: numpy releases the GIL in its array loops, and the stage has no threads of its own.
-@stage("summary", reads=("hidden", "mask_layers", "exhaustive", "shard_masks"), uses=("samples", "exhaustive"), threads=2)
+@stage("summary", reads=("hidden", "mask_layers", "exhaustive", "exhaustive_rows", "shard_masks"),
+       uses=("samples", "exhaustive", "exhaustive_regrouped"), threads=2)
 def summary_tables(config, store: Path, t: Trained) -> list[Path]:
     import pyarrow.parquet as pq
 
-    from ingest import summary
+    from ingest import merge, summary
     from ingest.store import write_file
     name = file_name(t.run_id)
+    samples = pq.read_table(store / "mask_samples" / f"{name}.parquet")
+    if _aggregate_only(config):  # the units' partial sums, added up
+        merged = merge.Merged.read([p for kind in ("part", "regrouped")
+                                        for p in aggregate_files(config, store, t.run_id, kind)])
+        target = pq.read_table(store / "exhaustive_targets" / f"{name}.parquet")
+        return [write_file(store, table, name, rows) for table, rows in
+                merge.summarise(t.run_id, config.nodes, merged, target, samples, t.kernel).items()]
     loss = grad = None
     if config.exhaustive:
         loss, grad = summary.read_run(shard_files(config, store, t.run_id), config.nodes)
-    samples = pq.read_table(store / "mask_samples" / f"{name}.parquet")
     return [write_file(store, table, name, rows)
             for table, rows in summary.summarise(t.run_id, loss, grad, samples).items()]
 
 
 # Exact interactions and the spectrum: fast subset transforms of the run's loss table (ingest/transforms.py).
-@stage("transforms", reads=("hidden", "mask_layers", "exhaustive", "shard_masks"), uses=("exhaustive",), threads=2)
+# Without per-mask rows (--exhaustive-rows none) the 2^N losses are evaluated again, into memory, up
+# to N = ROWS_UP_TO (16 MB of float32, 32 MB of float64 per transform); above, the tables are empty:
+# the transforms need the whole array at once (2 GB of float64 at N = 28).
+@stage("transforms", reads=("hidden", "mask_layers", "exhaustive", "exhaustive_rows", "shard_masks"),
+       uses=("exhaustive",), threads=2)
 def transform_tables(config, store: Path, t: Trained) -> list[Path]:
     from ingest import summary, transforms
+    from ingest.config import ROWS_UP_TO
+    from ingest.kernel import blocks
     from ingest.store import write_file
-    loss = summary.read_run(shard_files(config, store, t.run_id), config.nodes, grad=False)[0] \
-        if config.exhaustive else None
+    loss = None
+    if config.exhaustive and config.keeps_rows:
+        loss = summary.read_run(shard_files(config, store, t.run_id), config.nodes, grad=False)[0]
+    elif config.exhaustive and config.nodes <= ROWS_UP_TO:
+        loss = np.empty(1 << config.nodes, np.float32)
+        for lo, hi in blocks(0, len(loss), EXHAUSTIVE_ROWS):
+            loss[lo:hi] = t.kernel.evaluate_range(lo, hi)[0]
     return [write_file(store, table, file_name(t.run_id), rows)
             for table, rows in transforms.transform_tables(t.run_id, loss).items()]
 

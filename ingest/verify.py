@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ingest.config import ROWS_UP_TO
 from ingest.contract import WAREHOUSE, load_manifest
 from ingest.errors import UserError
 from ingest.ledger import sha256
@@ -81,8 +82,11 @@ def check_invariants(store: Path, manifest: dict) -> list[str]:
     except Exception as exc:
         return [f"runs: unreadable ({type(exc).__name__})"]
     try:
+        # with --exhaustive-rows none (or auto above N = 22) the per-mask rows are not kept
+        rows = manifest["config"].get("exhaustive_rows", "all")
+        kept = rows == "all" or (rows == "auto" and hidden <= ROWS_UP_TO)
         exhaustive = (read_recorded(store, manifest, "mask_exhaustive", ["run_id", "mask"])
-                      if manifest["config"].get("exhaustive", True) else None)
+                      if manifest["config"].get("exhaustive", True) and kept else None)
     except Exception as exc:
         problems.append(f"mask_exhaustive: unreadable ({type(exc).__name__})")
         exhaustive = None

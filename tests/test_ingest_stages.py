@@ -31,8 +31,8 @@ def test_every_field_is_read_by_a_stage_or_changes_no_stored_number():
             f"{f.name}: read by {readers(f.name)}, declared to change only {changes_only!r}")
     for stage in stages.STAGES.values():
         assert set(stage.reads) <= set(field_names()), stage
-    assert list(stages.STAGES) == ["train", "samples", "landmarks", "exhaustive", "flip_paths", "grid", "summary",
-                                   "transforms", "estimators"]
+    assert list(stages.STAGES) == ["train", "samples", "landmarks", "exhaustive", "exhaustive_targets",
+                                   "exhaustive_regrouped", "flip_paths", "grid", "summary", "transforms", "estimators"]
 
 
 class Recording:
@@ -110,7 +110,8 @@ def test_changing_a_field_reruns_exactly_the_stages_that_read_it(tiny_store):
         run_cli("--store", str(tiny_store), *TINY, *flags, check=True)
         assert stage_reuse(tiny_store) == expected_reuse(field), field
     assert expected_reuse("keep_probs") == {"train": True, "samples": False, "landmarks": True,
-                                            "exhaustive": True, "flip_paths": True, "grid": True,
+                                            "exhaustive": True, "exhaustive_targets": True,
+                                            "exhaustive_regrouped": True, "flip_paths": True, "grid": True,
                                             "summary": False, "transforms": True, "estimators": True}
     assert [name for name, reused in expected_reuse("grid_size").items() if not reused] == ["grid"]
 
@@ -122,7 +123,8 @@ def test_help_says_which_stages_read_each_flag():
     assert "--keep-probs KEEP_PROBS comma-separated keep probabilities, e.g. 0.25,0.5,0.75 " \
            "(default: 0.25,0.5,0.75; read by: samples, summary)" in text
     assert "(default: 81; read by: grid)" in text
-    assert "read by: train, samples, landmarks, exhaustive, flip_paths, grid, summary, transforms, estimators)" in text
+    assert ("read by: train, samples, landmarks, exhaustive, exhaustive_targets, exhaustive_regrouped, flip_paths, "
+            "grid, summary, transforms, estimators)") in text
     assert "(default: 8192; changes only memory and speed" in text
     for stage in stages.STAGES.values():
         assert f"{stage.name} " + " ".join("--" + n.replace("_", "-") for n in stage.reads) in text

@@ -33,6 +33,7 @@ QUERIES = {
     """,
     "complement_summary": "select * from complement_summary where run_id = $run",
     "balance_summary": "select * from balance_summary where run_id = $run",
+    "mask_rows": "select exists(select 1 from mask_exhaustive where run_id = $run) as e",
     "sample_corr": "select * from balance_sample_corr where run_id = $run and keep_prob = $keep_prob",
     # a 2^N-row self-join of the run's masks: read for this run only
     "complement_balance": "select * from complement_balance where run_id = $run order by level",
@@ -124,6 +125,15 @@ def caption(ctx) -> str:
             "The study's balance conjecture is about the input-weight directions of the cutting nodes of one hidden "
             f"layer of ReLUs; for this network ({dataset.network(ctx)}) it is not defined, so its line and "
             "scatter are left out.")
+    if not ctx.wh.run_row(QUERIES["mask_rows"]).get("e"):
+        # aggregate-only enumeration: the exact line needs each mask's imbalance, i.e. the per-mask rows
+        return (
+            complement_text(ctx, c, by_size, holds, n_paths)
+            + f"The study guessed good pruned networks are \"balanced\"; here a mask's imbalance is the length of "
+            f"the mean unit input-weight direction of its cutting (not bias-like) nodes. Its exact line over all "
+            f"masks (left, blue) is left out: it is computed from each mask's row, and this run kept none "
+            f"(--exhaustive-rows {ctx.config.get('exhaustive_rows', 'none')}, store/README.md). {scatter_text}"
+        )
     return (
         complement_text(ctx, c, by_size, holds, n_paths)
         + f"The study guessed good pruned networks are \"balanced\"; here a mask's imbalance is the length of the "

@@ -24,6 +24,7 @@ MIN_GRADIENT = 24
 
 QUERIES = {
     "interactions": "select i, j, value from shapley_interactions where run_id = $run order by i, j",
+    "present": "select exists(select 1 from spectrum_by_order where run_id = $run) as e",
     "spectrum": 'select quantity, "order", share from spectrum_by_order where run_id = $run order by quantity, "order"',
     "terms": """
         select "order", nodes, value, rank_in_order from mobius_terms
@@ -170,6 +171,15 @@ def terms_table(ctx):
 def section(ctx) -> Section | None:
     if not ctx.has_exhaustive:
         return None
+    if not ctx.wh.run_row(QUERIES["present"]).get("e"):
+        # aggregate-only enumeration of a large N: sums over the masks, but no table of all their losses
+        return Section("interactions", "Exact interactions: synergy, redundancy and how additive the network is",
+                       f"Left out for this run: it enumerated all {ctx.n_masks:,} masks without keeping their "
+                       f"rows (--exhaustive-rows {ctx.config.get('exhaustive_rows', 'none')} at N = {ctx.hidden}), and "
+                       f"the pairwise interactions, the spectrum and the Möbius terms are transforms of the whole "
+                       f"table of 2^N losses at once, which such a run does not hold at this N (store/README.md). "
+                       f"Every other exact section is built from sums over the masks and is complete.",
+                       nav="interactions")
     return Section("interactions", "Exact interactions: synergy, redundancy and how additive the network is",
                    caption(ctx), chart(ctx), nav="interactions",
                    after=titled(f"The largest Möbius terms of each order (the {TERMS_PER_ORDER} largest by size)",

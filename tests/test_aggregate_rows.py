@@ -1,0 +1,193 @@
+"""--exhaustive-rows none: the exact marts from per-unit partial sums equal the per-mask path's.
+
+One network at N = 12 in 32 mirror-pair and 64 regrouped units (--shard-masks 64), built both ways;
+every warehouse table is compared column by column, a few statistics are recomputed in numpy from
+brute-force per-mask losses of the independent float64 oracle, the reductions in C are checked
+against their numpy fallback, and a run killed between units resumes to the same files.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+
+from tests import oracle
+from tests.conftest import ROOT, read_table, run_cli
+
+N = 12
+ARGS = ["--train-seeds", "0", "--hidden", str(N), "--train-points", "500", "--epochs", "2", "--test-points", "200",
+        "--samples-per-prob", "50", "--flip-paths", "20", "--grid-size", "11", "--shard-masks", "64", "--no-report"]
+# Built from the per-mask rows only: empty without them (store/README.md). Each is checked to be empty.
+PER_MASK_ONLY = {"balance_groups"}
+# Different on purpose: the configuration (its exhaustive_rows) and the warehouse's identity.
+NOT_COMPARED = {"runs": {"config"}, "warehouse_info": {"store_id", "built_from", "config"},
+                # its balance columns roll up balance_groups
+                "replication_summary": {"balance_corr_within_size", "balance_corr_within_size_and_cutters",
+                                        "balance_n_sizes", "balance_n_sizes_positive"}}
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory) -> dict[str, Path]:
+    out = {}
+    for rows in ("all", "none"):
+        out[rows] = tmp_path_factory.mktemp(rows)
+        run_cli("--store", str(out[rows]), *ARGS, "--exhaustive-rows", rows, check=True)
+    return out
+
+
+def tables(con) -> list[str]:
+    return [r[0] for r in con.execute("select table_name from duckdb_tables() where not internal order by 1").fetchall()]
+
+
+def test_every_table_equals_the_per_mask_path(stores):
+    a = duckdb.connect(str(stores["all"] / "warehouse.duckdb"), read_only=True)
+    b = duckdb.connect(str(stores["none"] / "warehouse.duckdb"), read_only=True)
+    names = tables(a)
+    assert names == tables(b)
+    assert b.execute("select count(*) from mask_exhaustive").fetchone()[0] == 0
+    assert a.execute("select count(*) from mask_exhaustive").fetchone()[0] == 2 ** N
+    compared = 0
+    for name in names:
+        left, right = a.execute(f"select * from {name}").pl(), b.execute(f"select * from {name}").pl()
+        if name in PER_MASK_ONLY:
+            assert len(left) > 0 and len(right) == 0, name
+            continue
+        assert left.columns == right.columns, name
+        assert len(left) == len(right), f"{name}: {len(left)} rows vs {len(right)}"
+        for column in left.columns:
+            if column in NOT_COMPARED.get(name, ()):
+                continue
+            x, y = left[column], right[column]
+            if x.dtype.is_float():
+                ok = np.isclose(x.to_numpy(), y.to_numpy(), rtol=2e-6, atol=1e-9, equal_nan=True)
+                assert ok.all(), f"{name}.{column}: {x.to_numpy()[~ok][:3]} vs {y.to_numpy()[~ok][:3]}"
+            else:
+                assert x.to_list() == y.to_list(), f"{name}.{column}"
+        compared += len(left) > 0
+    # the exact marts all have rows, so they were compared
+    for mart in ("exhaustive_by_size", "exhaustive_node_sums", "exhaustive_histogram", "best_subnetworks",
+                 "complement_pairs", "exact_shape", "flip_effects", "flip_path_exact", "mobius_terms",
+                 "shapley_interactions", "spectrum_by_order", "shapley_values", "banzhaf_values"):
+        assert a.execute(f"select count(*) from {mart}").fetchone()[0] > 0, mart
+    assert compared > 20
+
+
+def brute_force(store: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Every mask's loss and gradients from the independent float64 oracle (not the kernel)."""
+    w = oracle.weights_from_rows(read_table(store, "weights"))
+    test = read_table(store, "points").filter(pl.col("split") == "test")
+    x = test.select("x0", "x1").to_numpy()
+    y = test["label"].to_numpy().astype(np.int64)
+    return oracle.loss_and_grad(w, x, y, oracle.bits(range(2 ** N), N))
+
+
+def test_statistics_against_brute_force(stores):
+    loss, grad = brute_force(stores["none"])
+    ll = np.log(loss)
+    masks = np.arange(2 ** N)
+    size = np.array([bin(m).count("1") for m in masks])
+    by_size = read_table(stores["none"], "summary_by_size").sort("n_on")
+    flips = read_table(stores["none"], "summary_flips").sort("node")
+    nodes = read_table(stores["none"], "summary_by_node")
+    for k in range(N + 1):
+        row = by_size.row(k, named=True)
+        here = size == k
+        assert row["n"] == here.sum()
+        # the complement pairs: Σ log loss(m) · log loss(2^N − 1 − m) over the masks of size k
+        assert row["sum_log_loss_x_complement"] == pytest.approx((ll * ll[::-1])[here].sum(), rel=1e-5)
+        assert row["median_loss"] == pytest.approx(np.median(loss[here]), rel=1e-5)
+        assert row["c2_loss"] == pytest.approx(((loss[here] - loss.mean()) ** 2).sum(), rel=1e-4, abs=1e-9)
+        assert row["sum_grad2"] == pytest.approx((grad[here] ** 2).sum(), rel=1e-4)
+        if k not in (0, N):  # one mask: no tie to break; else the best's loss must be the least
+            assert row["best_loss"] == pytest.approx(loss[here].min(), rel=1e-5)
+            assert row["worst_loss"] == pytest.approx(loss[here].max(), rel=1e-5)
+    for node in range(N):
+        on = (masks >> node) & 1 == 1
+        effect = loss[masks[on]] - loss[masks[on] - (1 << node)]
+        f = flips.row(node, named=True)
+        assert f["n_pairs"] == on.sum()
+        # a sum of differences: float32 rounding of each loss (~1e-7 of it) adds up, not shrinks
+        slack = 1e-6 * on.sum() * loss.mean()
+        assert f["sum_effect"] == pytest.approx(effect.sum(), abs=slack)
+        assert f["sum_effect_x_grad_on"] == pytest.approx((effect * grad[masks[on], node]).sum(),
+                                                          abs=slack * np.abs(grad).max())
+        got = nodes.filter((pl.col("node") == node) & (pl.col("node_on") == 1))["sum_grad"].sum()
+        assert got == pytest.approx(grad[on, node].sum(), rel=1e-5, abs=1e-7)
+
+
+def test_c_reductions_equal_numpy():
+    from ingest import aggregate
+    rng = np.random.default_rng(3)
+    hidden, size = 9, 64
+    starts = [64, 512 - 128]
+    loss = rng.uniform(0.1, 2, 128).astype(np.float32)
+    grad = rng.normal(0, 0.1, (128, hidden)).astype(np.float32)
+    if aggregate.library() is None:
+        pytest.skip("reduce.c cannot be compiled here: only the numpy path runs")
+    native = aggregate.reduce_pair(hidden, starts, size, loss, grad).table(0, 0)
+    saved = aggregate._loaded["dll"]
+    aggregate._loaded["dll"] = None
+    try:
+        plain = aggregate.reduce_pair(hidden, starts, size, loss, grad).table(0, 0)
+    finally:
+        aggregate._loaded["dll"] = saved
+    keys = ["statistic", "n_on", "node", "node_on", "bin"]
+    a, b = pl.from_arrow(native).sort(keys), pl.from_arrow(plain).sort(keys)
+    assert a.select(keys).equals(b.select(keys))
+    assert np.allclose(a["value"].to_numpy(), b["value"].to_numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_all_rows_refused_at_26_before_anything(tmp_path):
+    store = tmp_path / "never"
+    proc = run_cli("--store", str(store), "--hidden", "26", "--exhaustive-rows", "all")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    assert "67,108,864" in lines[0] and "--exhaustive-rows none" in lines[0] and "--force-exhaustive" in lines[0]
+    assert not store.exists()  # refused at the flag check: no folder claimed, nothing trained
+
+
+def manifest_units(store: Path) -> int:
+    try:
+        return len(json.loads((store / "manifest.json").read_text()).get("units", {}))
+    except (OSError, ValueError):
+        return 0
+
+
+def file_hashes(store: Path) -> dict[str, str]:
+    return {rel: meta["sha256"] for rel, meta in json.loads((store / "manifest.json").read_text())["files"].items()}
+
+
+def test_sigkill_between_units_resumes_to_the_same_store(stores, tmp_path):
+    store = tmp_path / "killed"
+    clean = stores["none"]
+    total = manifest_units(clean)
+    # killed among the mirror-pair units, then among the regrouped ones
+    for units in (8, 60):
+        proc = subprocess.Popen([sys.executable, "-m", "ingest.run", "--store", str(store), *ARGS,
+                                 "--exhaustive-rows", "none"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while manifest_units(store) < units and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        assert manifest_units(store) < total
+    done = run_cli("--store", str(store), *ARGS, "--exhaustive-rows", "none", check=True)
+    assert "reused" in done.stdout + done.stderr
+    assert file_hashes(store) == file_hashes(clean)
+
+
+def test_auto_keeps_rows_up_to_22_only():
+    from ingest.config import Config
+    assert Config().exhaustive_rows == "auto" and Config().keeps_rows  # the default run (N = 20) keeps its rows
+    assert Config(hidden=22).keeps_rows and not Config(hidden=23).keeps_rows
+    assert Config(hidden=23, exhaustive_rows="all").keeps_rows and not Config(hidden=6, exhaustive_rows="none").keeps_rows
