@@ -22,6 +22,9 @@ MAX_EXHAUSTIVE_HIDDEN = 24
 # --force-exhaustive.
 ROWS_MODES = ("all", "none", "auto")
 ROWS_UP_TO = 22
+# Without per-mask rows the transforms evaluate the 2^N losses again, into memory, up to this N
+# (64 MB of float32, 128 MB of float64 per transform at N = 24; 2 GB of float64 at N = 28).
+TRANSFORMS_UP_TO = 24
 ALL_ROWS_LIMIT = 26
 
 

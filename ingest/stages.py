@@ -484,19 +484,19 @@ def summary_tables(config, store: Path, t: Trained) -> list[Path]:
 
 # Exact interactions and the spectrum: fast subset transforms of the run's loss table (ingest/transforms.py).
 # Without per-mask rows (--exhaustive-rows none) the 2^N losses are evaluated again, into memory, up
-# to N = ROWS_UP_TO (16 MB of float32, 32 MB of float64 per transform); above, the tables are empty:
-# the transforms need the whole array at once (2 GB of float64 at N = 28).
+# to N = TRANSFORMS_UP_TO (ingest/config.py); above, the tables are empty: the transforms need the
+# whole array at once (2 GB of float64 at N = 28).
 @stage("transforms", reads=("hidden", "mask_layers", "exhaustive", "exhaustive_rows", "shard_masks"),
        uses=("exhaustive",), threads=2)
 def transform_tables(config, store: Path, t: Trained) -> list[Path]:
     from ingest import summary, transforms
-    from ingest.config import ROWS_UP_TO
+    from ingest.config import TRANSFORMS_UP_TO
     from ingest.kernel import blocks
     from ingest.store import write_file
     loss = None
     if config.exhaustive and config.keeps_rows:
         loss = summary.read_run(shard_files(config, store, t.run_id), config.nodes, grad=False)[0]
-    elif config.exhaustive and config.nodes <= ROWS_UP_TO:
+    elif config.exhaustive and config.nodes <= TRANSFORMS_UP_TO:
         loss = np.empty(1 << config.nodes, np.float32)
         for lo, hi in blocks(0, len(loss), EXHAUSTIVE_ROWS):
             loss[lo:hi] = t.kernel.evaluate_range(lo, hi)[0]
