@@ -114,18 +114,19 @@ def finding_sentences(findings: pl.DataFrame, limits: dict) -> list[str]:
                 continue
             every = judged.filter(pl.col("n_holding") == pl.col("n_judged"))["n_units"].to_list()
             some = judged.filter((pl.col("n_holding") > 0) & (pl.col("n_holding") < pl.col("n_judged")))["n_units"].to_list()
+            none = judged.filter(pl.col("n_holding") == 0)["n_units"].to_list()
+            undefined = group.filter(pl.col("n_judged") == 0)["n_units"].to_list()
             if len(every) == judged.height:
-                parts.append(f"{label}: holds for every network at every width")
+                text = "holds for every network at every width" + (" where it is defined" if undefined else "")
             elif not every and not some:
-                parts.append(f"{label}: holds for no network")
+                text = "holds for no network"
             else:
-                bits = []
-                if every:
-                    bits.append(f"for every seed at {widths_text(every)}")
-                if some:
-                    bits.append(f"for some seeds at {widths_text(some)}")
-                parts.append(f"{label}: holds {' and '.join(bits)}, fails elsewhere" if len(every) + len(some) < judged.height
-                             else f"{label}: holds {' and '.join(bits)}")
+                bits = ([f"for every seed at {widths_text(every)}"] if every else []) + (
+                    [f"for some seeds at {widths_text(some)}"] if some else [])
+                text = f"holds {' and '.join(bits)}" + (f", for none at {widths_text(none)}" if none else "")
+            if undefined:
+                text += f" (not defined at {widths_text(undefined)})"
+            parts.append(f"{label}: {text}")
         out.append(f"{claim[0].upper()}{claim[1:]} — {'; '.join(parts)}.")
     return out
 

@@ -294,3 +294,21 @@ def test_the_estimator_command_refuses_a_sweep_store(sweep_store):
     before = {p: p.stat().st_mtime_ns for p in sweep_store.rglob("*") if p.is_file()}
     assert estimator_cli.main(["--store", str(sweep_store), "--no-report"]) == 2
     assert {p: p.stat().st_mtime_ns for p in sweep_store.rglob("*") if p.is_file()} == before
+
+
+def test_finding_sentences_name_the_widths_where_a_finding_holds_fails_or_is_undefined():
+    """The sentence for one finding of one kind of network, from a made-up sweep_findings: every seed
+    at N = 4, some at 8, none at 12, undefined at 16."""
+    from reports import sweep
+    rows = [(4, 3, 3), (8, 3, 1), (12, 3, 0), (16, 0, 0)]
+    findings = pl.DataFrame({"finding": ["decay"] * 4, "dataset": ["xor"] * 4, "depth": [2] * 4,
+                             "activation": ["tanh"] * 4, "n_units": [w for w, _, _ in rows],
+                             "n_networks": [3] * 4, "n_judged": [j for _, j, _ in rows],
+                             "n_holding": [h for _, _, h in rows]})
+    limits = {"sanity_ratio_low": 0.8, "sanity_ratio_high": 1.25}
+    sentence = next(s for s in sweep.finding_sentences(findings, limits) if "path correlation" in s)
+    assert sentence.endswith("— xor · 2 layers · tanh: holds for every seed at N = 4 and for some seeds at "
+                             "N = 8, for none at N = 12 (not defined at N = 16).")
+    everywhere = findings.with_columns(pl.col("n_judged").alias("n_holding"))
+    sentence = next(s for s in sweep.finding_sentences(everywhere, limits) if "path correlation" in s)
+    assert sentence.endswith("holds for every network at every width where it is defined (not defined at N = 16).")
