@@ -8,7 +8,8 @@ repository, and their score per module: killed / total and the survivors.
 mutmut ([tool.mutmut] in pyproject.toml) writes its mutated tree to ./mutants of the folder it runs
 in; here that folder is a copy (default /tmp/knockout-mutmut), so the working tree is never touched
 and an interrupted run resumes where it stopped. A pattern names mutants as mutmut does
-(`module.x_function__mutmut_N`). Every mutant that was checked counts in the total; "no tests"
+(`module.x_function__mutmut_N`). Every mutant that was checked counts in the total (the column "of" is
+how many mutants the module has: fewer checked means a partial run); "no tests"
 (no test of the selection reached the function in-process), timeouts and suspicious ones are not
 kills. Runs at `nice -n 10` with two workers. Not part of CI: a full run over ingest/ and reports/
 takes hours on two cores.
@@ -46,9 +47,11 @@ def refresh(workdir: Path) -> Path:
     return repo
 
 
-def results(repo: Path) -> dict[str, Counter]:
-    """{module: Counter(status → mutants)} and the survivors, from mutmut's .meta files."""
+def results(repo: Path) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
+    """({module: {mutant: status}} of the mutants checked, {module: how many mutants it has}), from
+    mutmut's .meta files."""
     by_module: dict[str, dict[str, str]] = {}
+    generated: dict[str, int] = {}
     for meta in sorted((repo / "mutants").glob("**/*.py.meta")):
         rel = meta.relative_to(repo / "mutants").with_suffix("").with_suffix("")
         module = ".".join(rel.parts)
@@ -56,7 +59,8 @@ def results(repo: Path) -> dict[str, Counter]:
         checked = {key: STATUS.get(code, "suspicious") for key, code in codes.items() if code is not None}
         if checked:
             by_module[module] = checked
-    return by_module
+            generated[module] = len(codes)
+    return by_module, generated
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,19 +81,20 @@ def main(argv: list[str] | None = None) -> int:
     if not (repo / "mutants").is_dir():
         print(f"no mutmut results in {repo}: run with --run PATTERN first", file=sys.stderr)
         return 2
-    by_module = results(repo)
+    by_module, generated = results(repo)
     total = Counter()
     survivors = []
-    print(f"{'module':<28} {'killed':>7} {'total':>6} {'score':>6}  not killed")
+    # "total" counts the mutants checked; "of" is how many the module has (fewer checked: a partial run)
+    print(f"{'module':<28} {'killed':>7} {'total':>6} {'score':>6} {'of':>6}  not killed")
     for module, statuses in by_module.items():
         counts = Counter(statuses.values())
         total.update(counts)
         n = sum(counts.values())
         others = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()) if k != "killed")
-        print(f"{module:<28} {counts['killed']:>7} {n:>6} {100 * counts['killed'] / n:>5.0f}%  {others}")
+        print(f"{module:<28} {counts['killed']:>7} {n:>6} {100 * counts['killed'] / n:>5.0f}% {generated[module]:>6}  {others}")
         survivors += [(key, status) for key, status in statuses.items() if status != "killed"]
     n = sum(total.values())
-    print(f"{'total':<28} {total['killed']:>7} {n:>6} {100 * total['killed'] / max(n, 1):>5.0f}%")
+    print(f"{'total':<28} {total['killed']:>7} {n:>6} {100 * total['killed'] / max(n, 1):>5.0f}% {sum(generated.values()):>6}")
     for key, status in survivors:
         print(f"{status}: {key}")
         if args.diff:
