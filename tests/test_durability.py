@@ -62,6 +62,10 @@ def test_a_store_file_appears_whole_or_not_at_all(tmp_path, monkeypatch):
             writer.write(table)
             raise RuntimeError("killed midway")
     assert list(folder.iterdir()) == []
+    with pytest.raises(RuntimeError):  # failing before the first row: the caller sees its own error
+        with FileWriter(tmp_path, "t", "a"):
+            raise RuntimeError("failed before writing")
+    assert list(folder.iterdir()) == []
     with pytest.raises(ValueError):  # nothing written: no empty file pretends to be a table
         FileWriter(tmp_path, "t", "b").commit()
     assert list(folder.iterdir()) == []
