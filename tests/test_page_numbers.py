@@ -622,3 +622,18 @@ def test_numbers_are_written_as_the_page_promises():
     assert fmt.nodes(0b1011, 6, on=False) == [2, 4, 5] and fmt.nodes(0, 3) == []
     assert fmt.span(0.97, 0.999) == "0.970–0.999" and fmt.span(0.1232, 0.1234) == "0.123"
     assert fmt.span(-0.73, 0.87, 2) == "from −0.73 to 0.87" and fmt.span(0.5, -0.1) == "from 0.500 to −0.100"
+
+
+def test_a_table_shows_its_title_note_and_cells_and_sorts_only_when_asked():
+    from reports.tables import table, titled
+
+    body = table(["p", "loss <x>"], [["0.5", "1.25"], ["1", None]], table_id="t9", numeric={1})
+    page = str(titled("T9 · loss by p", body, note="each p & its loss"))
+    assert re.search(r"<h3>T9 · loss by p</h3>", page) and "each p &amp; its loss" in page
+    assert '<table id="t9">' in page and "sortable" not in page  # a click on a heading does not reorder it
+    headings = re.findall(r"<th( class=\"num\")?>([^<]*)</th>", page)
+    assert headings == [("", "p"), (' class="num"', "loss &lt;x&gt;")]  # escaped; numbers right-aligned
+    cells = re.findall(r"<td( class=\"num\")?>([^<]*)</td>", page)
+    assert cells == [("", "0.5"), (' class="num"', "1.25"), ("", "1"), (' class="num"', "")]
+    assert '<table id="k" class="sortable">' in str(table(["a"], [["1"]], table_id="k", sortable=True))
+    assert "<p" not in str(titled("T", body)) and "<table>" in str(table(["a"], [["1"]]))
