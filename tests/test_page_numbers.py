@@ -637,3 +637,4 @@ def test_a_table_shows_its_title_note_and_cells_and_sorts_only_when_asked():
     assert cells == [("", "0.5"), (' class="num"', "1.25"), ("", "1"), (' class="num"', "")]
     assert '<table id="k" class="sortable">' in str(table(["a"], [["1"]], table_id="k", sortable=True))
     assert "<p" not in str(titled("T", body)) and "<table>" in str(table(["a"], [["1"]]))
+    assert text_of(str(titled("T", note="no table here"))) == "T no table here"  # F4 when it has no sanity table
