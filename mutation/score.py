@@ -4,23 +4,34 @@ repository, and their score per module: killed / total and the survivors.
     python -m mutation.score --run 'ingest.paths*' 'ingest.verify*'   # copy, then mutmut run (slow)
     python -m mutation.score                                          # the score of what has run
     python -m mutation.score --diff                                   # … with each survivor's diff
+    python -m mutation.score --recheck                                # survivors against whole test files
 
 mutmut ([tool.mutmut] in pyproject.toml) writes its mutated tree to ./mutants of the folder it runs
 in; here that folder is a copy (default /tmp/knockout-mutmut), so the working tree is never touched
 and an interrupted run resumes where it stopped. A pattern names mutants as mutmut does
-(`module.x_function__mutmut_N`). Every mutant that was checked counts in the total; "no tests"
+(`module.x_function__mutmut_N`). Every mutant that was checked counts in the total (the column "of" is
+how many mutants the module has: fewer checked means a partial run); "no tests"
 (no test of the selection reached the function in-process), timeouts and suspicious ones are not
 kills. Runs at `nice -n 10` with two workers. Not part of CI: a full run over ingest/ and reports/
 takes hours on two cores.
+
+mutmut credits a function to the one test during which it ran, so code run only while a shared
+(module or session) fixture is built, such as a store or a page, is credited to the first test that
+used the fixture and its mutants run against that test alone. `--recheck` runs each survivor again
+against the whole files of the tests mutmut chose for it (with mutmut's MUTANT_UNDER_TEST) and
+records the outcome in WORKDIR/recheck.json; the table then shows "killed by its files" beside
+mutmut's own count, and only mutants that survive both remain listed as survivors.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 from collections import Counter
+from fnmatch import fnmatch
 from pathlib import Path
 
 from mutation.common import copy_repository
@@ -46,9 +57,11 @@ def refresh(workdir: Path) -> Path:
     return repo
 
 
-def results(repo: Path) -> dict[str, Counter]:
-    """{module: Counter(status → mutants)} and the survivors, from mutmut's .meta files."""
+def results(repo: Path) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
+    """({module: {mutant: status}} of the mutants checked, {module: how many mutants it has}), from
+    mutmut's .meta files."""
     by_module: dict[str, dict[str, str]] = {}
+    generated: dict[str, int] = {}
     for meta in sorted((repo / "mutants").glob("**/*.py.meta")):
         rel = meta.relative_to(repo / "mutants").with_suffix("").with_suffix("")
         module = ".".join(rel.parts)
@@ -56,15 +69,35 @@ def results(repo: Path) -> dict[str, Counter]:
         checked = {key: STATUS.get(code, "suspicious") for key, code in codes.items() if code is not None}
         if checked:
             by_module[module] = checked
-    return by_module
+            generated[module] = len(codes)
+    return by_module, generated
+
+
+def recheck(repo: Path, survivors: list[str], done: dict[str, bool]) -> None:
+    """Each survivor against the whole test files of the tests mutmut ran it against; `done` records
+    {mutant: killed} as each finishes (an interrupted recheck keeps what it has)."""
+    stats = json.loads((repo / "mutants" / "mutmut-stats.json").read_text())["tests_by_mangled_function_name"]
+    for key in survivors:
+        if key in done:
+            continue
+        files = sorted({test.split("::")[0] for test in stats.get(key.partition("__mutmut_")[0], [])})
+        if not files:
+            continue
+        proc = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                               *files], cwd=repo / "mutants", capture_output=True,
+                              env={**os.environ, "MUTANT_UNDER_TEST": key})
+        done[key] = proc.returncode not in (0, 5)
+        print(f"{'killed  ' if done[key] else 'SURVIVED'} {key}  ({' '.join(files)})", flush=True)
+        (repo.parent / "recheck.json").write_text(json.dumps(done, indent=1))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mutation.score", description=__doc__.splitlines()[0])
-    parser.add_argument("patterns", nargs="*", help="mutant name patterns for --run, e.g. 'ingest.paths*'")
+    parser.add_argument("patterns", nargs="*", help="mutant name patterns for --run or --recheck, e.g. 'ingest.paths*'")
     parser.add_argument("--run", action="store_true", help="copy the repository and run mutmut on the patterns")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help=f"default {DEFAULT_WORKDIR}")
     parser.add_argument("--diff", action="store_true", help="print each survivor's diff (mutmut show)")
+    parser.add_argument("--recheck", action="store_true", help="run each survivor against its tests' whole files")
     args = parser.parse_args(argv)
     repo = args.workdir / "repo"
     if args.run:
@@ -77,19 +110,31 @@ def main(argv: list[str] | None = None) -> int:
     if not (repo / "mutants").is_dir():
         print(f"no mutmut results in {repo}: run with --run PATTERN first", file=sys.stderr)
         return 2
-    by_module = results(repo)
+    by_module, generated = results(repo)
+    rechecked_file = args.workdir / "recheck.json"
+    rechecked = json.loads(rechecked_file.read_text()) if rechecked_file.exists() else {}
+    if args.recheck:
+        recheck(repo, [k for s in by_module.values() for k, status in s.items() if status == "survived"
+                       and (not args.patterns or any(fnmatch(k, pattern) for pattern in args.patterns))], rechecked)
+    for statuses in by_module.values():
+        for key, status in statuses.items():
+            if status == "survived" and rechecked.get(key):
+                statuses[key] = "killed by its files"
     total = Counter()
     survivors = []
-    print(f"{'module':<28} {'killed':>7} {'total':>6} {'score':>6}  not killed")
+    # "total" counts the mutants checked; "of" is how many the module has (fewer checked: a partial run)
+    print(f"{'module':<28} {'killed':>7} {'total':>6} {'score':>6} {'of':>6}  not killed")
     for module, statuses in by_module.items():
         counts = Counter(statuses.values())
         total.update(counts)
         n = sum(counts.values())
         others = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()) if k != "killed")
-        print(f"{module:<28} {counts['killed']:>7} {n:>6} {100 * counts['killed'] / n:>5.0f}%  {others}")
-        survivors += [(key, status) for key, status in statuses.items() if status != "killed"]
+        killed = counts["killed"] + counts["killed by its files"]
+        print(f"{module:<28} {killed:>7} {n:>6} {100 * killed / n:>5.0f}% {generated[module]:>6}  {others}")
+        survivors += [(key, status) for key, status in statuses.items() if not status.startswith("killed")]
     n = sum(total.values())
-    print(f"{'total':<28} {total['killed']:>7} {n:>6} {100 * total['killed'] / max(n, 1):>5.0f}%")
+    killed = total["killed"] + total["killed by its files"]
+    print(f"{'total':<28} {killed:>7} {n:>6} {100 * killed / max(n, 1):>5.0f}% {sum(generated.values()):>6}")
     for key, status in survivors:
         print(f"{status}: {key}")
         if args.diff:

@@ -46,3 +46,48 @@ def test_no_rename_in_ingest_bypasses_durable():
             continue
         code = path.read_text()
         assert not re.search(r"os\.(replace|rename)\(|shutil\.move\(|\.rename\(", code), path.name
+
+
+def test_a_store_file_appears_whole_or_not_at_all(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pytest
+
+    from ingest.store import FileWriter
+
+    table = pa.table({"x": [1, 2, 3]})
+    folder = tmp_path / "t"
+    with pytest.raises(RuntimeError):  # a run that fails midway leaves neither the file nor its temporary
+        with FileWriter(tmp_path, "t", "a") as writer:
+            writer.write(table)
+            raise RuntimeError("killed midway")
+    assert list(folder.iterdir()) == []
+    with pytest.raises(RuntimeError):  # failing before the first row: the caller sees its own error
+        with FileWriter(tmp_path, "t", "a"):
+            raise RuntimeError("failed before writing")
+    assert list(folder.iterdir()) == []
+    with pytest.raises(ValueError):  # nothing written: no empty file pretends to be a table
+        FileWriter(tmp_path, "t", "b").commit()
+    assert list(folder.iterdir()) == []
+
+    # a failing close (a full disk) still removes the temporary, and the error reaches the caller
+    real_close, failed = pq.ParquetWriter.close, []
+
+    def full_disk(self):
+        real_close(self)
+        if not failed:  # once: a later close (the writer's own __del__) finds it closed
+            failed.append(True)
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        with FileWriter(tmp_path, "t", "c") as writer:
+            writer.write(table)
+            monkeypatch.setattr(pq.ParquetWriter, "close", full_disk)
+    monkeypatch.undo()
+    assert list(folder.iterdir()) == []
+
+    with FileWriter(tmp_path, "t", "d") as writer:
+        writer.write(table)
+        writer.write(table)
+    assert [p.name for p in folder.iterdir()] == ["d.parquet"] and writer.rows == 6
+    assert pq.read_table(folder / "d.parquet").column("x").to_pylist() == [1, 2, 3, 1, 2, 3]

@@ -73,3 +73,27 @@ def test_a_killed_holder_frees_the_lock_at_once(tmp_path):
     with store_lock(tmp_path):
         assert (tmp_path / ".lock").read_text() == f"{os.getpid()}\n"
     assert time.time() - start < 1
+
+
+def test_a_lock_file_that_holds_no_pid_is_refused_without_naming_one(tmp_path):
+    # flock locks belong to an open file, so a second open of the same file in this process is
+    # refused as another run would be. Whatever the holder left in the file (here bytes that are not
+    # ASCII, as a damaged or foreign file might hold), the refusal is the one plain line.
+    import fcntl
+
+    from ingest.errors import UserError
+    from ingest.lock import store_lock
+
+    for content in (b"\xff\xfe not a pid \x80\n", b"12ab\n", b""):
+        (tmp_path / ".lock").write_bytes(content)
+        fd = os.open(tmp_path / ".lock", os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            try:
+                with store_lock(tmp_path):
+                    raise AssertionError("took a lock this process holds through another file")
+            except UserError as exc:
+                assert str(exc) == f"store {tmp_path} is in use by another run; wait for it to finish"
+            assert (tmp_path / ".lock").read_bytes() == content  # a refused run does not touch the file
+        finally:
+            os.close(fd)

@@ -587,3 +587,54 @@ def test_polars_reads_what_the_page_shows(page, small_store):
     for row in rows:
         losses = samples.filter(pl.col("keep_prob") == value_of(row[0]))["loss"].to_numpy().astype(np.float64)
         assert shows(row[2], losses.mean())
+
+
+def test_numbers_are_written_as_the_page_promises():
+    """reports.fmt on chosen values, each expected string written out by hand: whole numbers bare,
+    statistics to their decimals, a tiny number to two significant digits (never 0.000), a true minus
+    sign, "—" for a number that does not exist, separators in counts, and the page's lists."""
+    from reports import fmt
+
+    missing = (None, float("nan"), float("inf"), float("-inf"))
+    for write in (fmt.num, fmt.fixed, fmt.signed, fmt.pct, fmt.integer, fmt.prob):
+        assert [write(v) for v in missing] == ["—"] * 4, write.__name__
+    assert fmt.num(3.0) == "3" and fmt.num(1234) == "1234" and fmt.num(-2) == "−2"
+    assert fmt.num(0.12345) == "0.1235" and fmt.num(-0.5) == "−0.5000" and fmt.num(0.25, sign=True) == "+0.2500"
+    assert fmt.num(0.0000123) == "0.000012" and fmt.num(-0.0000123) == "−0.000012"
+    assert fmt.num(0.004, 2) == "0.0040" and fmt.num(0.005, 2) == "0.01"  # 0.005 already shows at 2 decimals
+    assert fmt.fixed(2.0) == "2.000" and fmt.fixed(0) == "0.000" and fmt.fixed(-0.25, 2) == "−0.25"
+    assert fmt.fixed(0.00042) == "0.00042" and fmt.fixed(1.5, 1, sign=True) == "+1.5"
+    assert fmt.signed(0.5) == "+0.50" and fmt.signed(-0.5) == "−0.50" and fmt.signed(0.125, 1) == "+0.1"
+    assert fmt.pct(0.153) == "15%" and fmt.pct(0.153, 1) == "15.3%" and fmt.pct(1) == "100%"
+    assert fmt.pct(0.02, sign=True) == "+2%" and fmt.pct(-0.02, sign=True) == "−2%" and fmt.pct(-0.02) == "−2%"
+    assert fmt.integer(1234567) == "1,234,567" and fmt.integer(12.0) == "12"
+    assert fmt.prob(0.25) == "0.25" and fmt.prob(0.5) == "0.5" and fmt.prob(1) == "1" and fmt.prob(1e-9) == "1e-09"
+    assert fmt.join([]) == "" and fmt.join(["a"]) == "a" and fmt.join(["a", "b"]) == "a and b"
+    assert fmt.join(["a", "b", "c"]) == "a, b and c" and fmt.join([1, 2]) == "1 and 2"
+    assert fmt.probs([0.25, 0.5, 0.75]) == "0.25, 0.5 and 0.75"
+    assert fmt.plural(1, "mask") == "1 mask" and fmt.plural(2, "mask") == "2 masks"
+    assert fmt.plural(1000, "mask") == "1,000 masks" and fmt.plural(0, "mask") == "0 masks"
+    assert fmt.plural(2, "index", "indices") == "2 indices" and fmt.plural(1, "index", "indices") == "1 index"
+    words = ["One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"]
+    assert [fmt.number_word(n) for n in range(1, 10)] == words
+    assert fmt.number_word(10) == "10" and fmt.number_word(12345) == "12,345" and fmt.number_word(0) == "0"
+    assert fmt.nodes(0b1011, 4) == [0, 1, 3] and fmt.nodes(0b1011, 4, on=False) == [2]
+    assert fmt.nodes(0b1011, 6, on=False) == [2, 4, 5] and fmt.nodes(0, 3) == []
+    assert fmt.span(0.97, 0.999) == "0.970–0.999" and fmt.span(0.1232, 0.1234) == "0.123"
+    assert fmt.span(-0.73, 0.87, 2) == "from −0.73 to 0.87" and fmt.span(0.5, -0.1) == "from 0.500 to −0.100"
+
+
+def test_a_table_shows_its_title_note_and_cells_and_sorts_only_when_asked():
+    from reports.tables import table, titled
+
+    body = table(["p", "loss <x>"], [["0.5", "1.25"], ["1", None]], table_id="t9", numeric={1})
+    page = str(titled("T9 · loss by p", body, note="each p & its loss"))
+    assert re.search(r"<h3>T9 · loss by p</h3>", page) and "each p &amp; its loss" in page
+    assert '<table id="t9">' in page and "sortable" not in page  # a click on a heading does not reorder it
+    headings = re.findall(r"<th( class=\"num\")?>([^<]*)</th>", page)
+    assert headings == [("", "p"), (' class="num"', "loss &lt;x&gt;")]  # escaped; numbers right-aligned
+    cells = re.findall(r"<td( class=\"num\")?>([^<]*)</td>", page)
+    assert cells == [("", "0.5"), (' class="num"', "1.25"), ("", "1"), (' class="num"', "")]
+    assert '<table id="k" class="sortable">' in str(table(["a"], [["1"]], table_id="k", sortable=True))
+    assert "<p" not in str(titled("T", body)) and "<table>" in str(table(["a"], [["1"]]))
+    assert text_of(str(titled("T", note="no table here"))) == "T no table here"  # F4 when it has no sanity table

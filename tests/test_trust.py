@@ -230,6 +230,60 @@ def test_the_code_version_covers_the_ingest_code_and_nothing_else(tmp_path, monk
     assert ledger_module.code_version() != base
 
 
+
+def test_the_page_fingerprint_covers_the_report_code_the_warehouse_and_the_place(tmp_path, monkeypatch):
+    from ingest import outputs
+
+    source = Path(outputs.REPORTS_DIR)
+    copy = tmp_path / "reports"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(outputs, "REPORTS_DIR", copy)
+    page = tmp_path / "page.html"
+    base = outputs.report_fingerprint("w" * 16, page)
+    assert base == outputs.report_fingerprint("w" * 16, page) and len(base) == 16
+
+    def changed(rel: str, text: str) -> str:
+        path = copy / rel
+        old = path.read_bytes() if path.exists() else None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes((old or b"") + text.encode())
+        fp = outputs.report_fingerprint("w" * 16, page)
+        if old is None:
+            path.unlink()
+        else:
+            path.write_bytes(old)
+        assert outputs.report_fingerprint("w" * 16, page) == base
+        return fp
+
+    for rel in ("fmt.py", "sections/f2.py", "heatmap.js", "page.css", "templates/page.html.j2", "new.html"):
+        assert changed(rel, "\n") != base, rel  # any byte of the page's code, templates and assets
+    assert changed("notes.txt", "not code\n") == base
+    assert changed("__pycache__/cached.py", "x = 1\n") == base  # a cache is not the code
+    assert outputs.report_fingerprint("v" * 16, page) != base  # another warehouse
+    assert outputs.report_fingerprint("w" * 16, tmp_path / "other.html") != base  # another place
+    (copy / "fmt.py").rename(copy / "fmt2.py")  # the same bytes under another name
+    assert outputs.report_fingerprint("w" * 16, page) != base
+
+
+def test_a_built_output_is_current_only_while_it_is_the_file_that_was_built(tmp_path):
+    from ingest import outputs
+
+    page = tmp_path / "page.html"
+    page.write_text("the page")
+    entry = outputs.record(page, "f" * 16)
+    assert entry == {"path": str(page), "fingerprint": "f" * 16, "bytes": 8,
+                     "sha256": hashlib.sha256(b"the page").hexdigest()}
+    assert outputs.is_current(entry, page, "f" * 16)
+    assert not outputs.is_current(None, page, "f" * 16)
+    assert not outputs.is_current(entry, page, "e" * 16)  # built from something else
+    assert not outputs.is_current(entry, tmp_path / "other.html", "f" * 16)  # another place
+    page.write_text("the paGe")  # same size, other bytes
+    assert not outputs.is_current(entry, page, "f" * 16)
+    page.write_text("the page, longer")
+    assert not outputs.is_current(entry, page, "f" * 16)
+    page.unlink()
+    assert not outputs.is_current(entry, page, "f" * 16)
+
 # --- a reader's refusals say exactly what is wrong and which command fixes it --------------------------
 
 def test_the_warehouse_check_names_the_fault_and_the_fix(store):
