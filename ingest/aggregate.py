@@ -39,7 +39,7 @@ import numpy as np
 import pyarrow as pa
 
 from ingest.masks import n_on as popcount
-from ingest.summary import BIN_WIDTH, BOUND_SLACK, NEAR_BEST, TIGHT_SHARE, _column
+from ingest.summary import BIN_WIDTH, BOUND_SLACK, NEAR_BEST, TIGHT_SHARE, _column, flip_sums
 
 CHUNK = 1 << 13  # masks per pass over the gradients: the float64 temporaries stay in cache
 FLIP_SUMS = ("n_pairs", "sum_effect", "sum_effect2", "sum_grad_off", "sum_grad_off2", "sum_grad_on",
@@ -150,23 +150,6 @@ class Partial:
             "bin": _column(np.concatenate([p[4] for p in self.parts]), np.int64),
             "value": _column(np.concatenate([p[5] for p in self.parts]), np.float64),
         })
-
-
-def flip_sums(l_off, l_on, g_off, g_on) -> dict[str, float]:
-    """The flip sums of summary.flips over these pairs (float64 arrays of equal length)."""
-    effect = l_on - l_off
-    size = np.abs(effect)
-    return {
-        "n_pairs": len(effect),
-        "sum_effect": effect.sum(), "sum_effect2": (effect * effect).sum(),
-        "sum_grad_off": g_off.sum(), "sum_grad_off2": (g_off * g_off).sum(),
-        "sum_grad_on": g_on.sum(), "sum_grad_on2": (g_on * g_on).sum(),
-        "sum_effect_x_grad_off": (effect * g_off).sum(), "sum_effect_x_grad_on": (effect * g_on).sum(),
-        "n_lower_tight": int((effect - g_off <= TIGHT_SHARE * size).sum()),
-        "n_upper_tight": int((g_on - effect <= TIGHT_SHARE * size).sum()),
-        "n_misled": int((np.sign(g_on) != np.sign(effect)).sum()),
-        "n_bound_violations": int(((effect < g_off - BOUND_SLACK) | (effect > g_on + BOUND_SLACK)).sum()),
-    }
 
 
 def _add_flips(out: Partial, node: int, loss: np.ndarray, grad: np.ndarray, step: int, column: int | None = None):

@@ -287,30 +287,6 @@ def sample_flips(run_id: int, hidden: int, samples: pa.Table, kernel) -> pa.Tabl
         return summary.sample_flips(run_id, np.ones(2, np.float32), np.zeros((2, hidden), np.float32),
                                     samples.slice(0, 0))
     loss, grad = kernel.evaluate(ends)
-    return _looked_up(run_id, hidden, samples, ends, loss, grad)
+    return summary.sample_flips(run_id, loss, grad, samples, ends)
 
 
-def _looked_up(run_id, hidden, samples, ends, loss, grad) -> pa.Table:
-    """summary.sample_flips, its loss and grad read from the evaluated ends by search, not by index."""
-    from ingest.summary import popcount as _popcount
-    keep_prob = samples.column("keep_prob").to_numpy()
-    sample_id = samples.column("sample_id").to_numpy()
-    mask = samples.column("mask").to_numpy()
-    node = np.tile(np.arange(hidden, dtype=np.int64), len(mask))
-    rows = np.repeat(np.arange(len(mask)), hidden)
-    off = mask[rows] & ~(np.int64(1) << node)
-    on = mask[rows] | (np.int64(1) << node)
-    i_off, i_on = np.searchsorted(ends, off), np.searchsorted(ends, on)
-    return pa.table({
-        "run_id": _column(np.full(len(node), run_id), np.int32),
-        "keep_prob": _column(keep_prob[rows], np.float64),
-        "sample_id": _column(sample_id[rows], np.int32),
-        "node": _column(node, np.int32),
-        "node_on_in_sample": _column((mask[rows] >> node) & 1, np.int32),
-        "off_mask": _column(off, np.int64),
-        "n_on_off": _column(_popcount(off), np.int32),
-        "loss_off": _column(loss[i_off], np.float32),
-        "loss_on": _column(loss[i_on], np.float32),
-        "grad_off": _column(grad[i_off, node], np.float32),
-        "grad_on": _column(grad[i_on, node], np.float32),
-    })

@@ -210,6 +210,23 @@ def by_node(run_id: int, loss: np.ndarray, grad: np.ndarray, sizes: np.ndarray) 
     return pa.table({"run_id": _column(np.full(len(columns["node"]), run_id), np.int32), **columns})
 
 
+def flip_sums(l_off, l_on, g_off, g_on) -> dict[str, float]:
+    """The flip sums of summary.flips over these pairs (float64 arrays of equal length)."""
+    effect = l_on - l_off
+    size = np.abs(effect)
+    return {
+        "n_pairs": len(effect),
+        "sum_effect": effect.sum(), "sum_effect2": (effect * effect).sum(),
+        "sum_grad_off": g_off.sum(), "sum_grad_off2": (g_off * g_off).sum(),
+        "sum_grad_on": g_on.sum(), "sum_grad_on2": (g_on * g_on).sum(),
+        "sum_effect_x_grad_off": (effect * g_off).sum(), "sum_effect_x_grad_on": (effect * g_on).sum(),
+        "n_lower_tight": int((effect - g_off <= TIGHT_SHARE * size).sum()),
+        "n_upper_tight": int((g_on - effect <= TIGHT_SHARE * size).sum()),
+        "n_misled": int((np.sign(g_on) != np.sign(effect)).sum()),
+        "n_bound_violations": int(((effect < g_off - BOUND_SLACK) | (effect > g_on + BOUND_SLACK)).sum()),
+    }
+
+
 def flips(run_id: int, loss: np.ndarray, grad: np.ndarray) -> pa.Table:
     """One row per node: sums over the 2^(N−1) pairs (mask without the node, mask with it)."""
     hidden = grad.shape[1]
@@ -219,21 +236,8 @@ def flips(run_id: int, loss: np.ndarray, grad: np.ndarray) -> pa.Table:
         step = 1 << node
         pairs = l64.reshape(-1, 2, step)  # [:, 0] the node off, [:, 1] the same mask with it on
         g = grad[:, node].astype(np.float64).reshape(-1, 2, step)
-        effect = (pairs[:, 1] - pairs[:, 0]).ravel()
-        g_off, g_on = g[:, 0].ravel(), g[:, 1].ravel()
-        size = np.abs(effect)
-        rows.append({
-            "node": node,
-            "n_pairs": len(effect),
-            "sum_effect": effect.sum(), "sum_effect2": (effect * effect).sum(),
-            "sum_grad_off": g_off.sum(), "sum_grad_off2": (g_off * g_off).sum(),
-            "sum_grad_on": g_on.sum(), "sum_grad_on2": (g_on * g_on).sum(),
-            "sum_effect_x_grad_off": (effect * g_off).sum(), "sum_effect_x_grad_on": (effect * g_on).sum(),
-            "n_lower_tight": int((effect - g_off <= TIGHT_SHARE * size).sum()),
-            "n_upper_tight": int((g_on - effect <= TIGHT_SHARE * size).sum()),
-            "n_misled": int((np.sign(g_on) != np.sign(effect)).sum()),
-            "n_bound_violations": int(((effect < g_off - BOUND_SLACK) | (effect > g_on + BOUND_SLACK)).sum()),
-        })
+        rows.append({"node": node, **flip_sums(pairs[:, 0].ravel(), pairs[:, 1].ravel(), g[:, 0].ravel(),
+                                               g[:, 1].ravel())})
     table = pa.Table.from_pylist(rows) if rows else None
     columns = {"run_id": _column(np.full(len(rows), run_id), np.int32)}
     names = ("node", "n_pairs", "sum_effect", "sum_effect2", "sum_grad_off", "sum_grad_off2", "sum_grad_on",
@@ -274,9 +278,11 @@ def bins(run_id: int, loss: np.ndarray, sizes: np.ndarray, passes: _GradPasses) 
     return pa.concat_tables(parts)
 
 
-def sample_flips(run_id: int, loss: np.ndarray, grad: np.ndarray, samples: pa.Table) -> pa.Table:
+def sample_flips(run_id: int, loss: np.ndarray, grad: np.ndarray, samples: pa.Table,
+                 ends: np.ndarray | None = None) -> pa.Table:
     """One row per (sampled mask, node): the flip of that node through the study's mask — both ends'
-    loss and the node's gradient there, looked up by mask integer (the points behind a scatter)."""
+    loss and the node's gradient there, looked up by mask integer (the points behind a scatter):
+    row m of loss and grad is mask m, or, with `ends` (sorted masks), mask ends[m]."""
     hidden = grad.shape[1]
     keep_prob = samples.column("keep_prob").to_numpy()
     sample_id = samples.column("sample_id").to_numpy()
@@ -285,6 +291,7 @@ def sample_flips(run_id: int, loss: np.ndarray, grad: np.ndarray, samples: pa.Ta
     rows = np.repeat(np.arange(len(mask)), hidden)
     off = mask[rows] & ~(np.int64(1) << node)
     on = mask[rows] | (np.int64(1) << node)
+    i_off, i_on = (off, on) if ends is None else (np.searchsorted(ends, off), np.searchsorted(ends, on))
     return pa.table({
         "run_id": _column(np.full(len(node), run_id), np.int32),
         "keep_prob": _column(keep_prob[rows], np.float64),
@@ -293,10 +300,10 @@ def sample_flips(run_id: int, loss: np.ndarray, grad: np.ndarray, samples: pa.Ta
         "node_on_in_sample": _column((mask[rows] >> node) & 1, np.int32),
         "off_mask": _column(off, np.int64),
         "n_on_off": _column(popcount(off), np.int32),
-        "loss_off": _column(loss[off], np.float32),
-        "loss_on": _column(loss[on], np.float32),
-        "grad_off": _column(grad[off, node], np.float32),
-        "grad_on": _column(grad[on, node], np.float32),
+        "loss_off": _column(loss[i_off], np.float32),
+        "loss_on": _column(loss[i_on], np.float32),
+        "grad_off": _column(grad[i_off, node], np.float32),
+        "grad_on": _column(grad[i_on, node], np.float32),
     })
 
 
