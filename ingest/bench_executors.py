@@ -3,8 +3,9 @@ the other in one invocation, each into a fresh store: wall time of each (the who
 ingest.run`, Ray's start and stop included), their ratio against the floor, and whether the two
 stores' Parquet files are identical (sha256 of every file the manifests record).
 
-    python -m ingest.bench_executors                      # the default run (floor: Ray ≤ 1.25 × local)
-    python -m ingest.bench_executors --sweep sweep.toml   # a sweep (floor: each ≤ 300 s)
+    python -m ingest.bench_executors                      # the default run, page included (floor: Ray ≤ 1.25 × local)
+    python -m ingest.bench_executors -- --no-report       # the same without the page (Ray's fixed ~5 s weighs more)
+    python -m ingest.bench_executors --sweep sweep.toml   # a sweep, no pages (floor: each ≤ 300 s)
     python -m ingest.bench_executors -- --hidden 16       # flags for ingest.run after --
 
 Also prints each executor's per-shard seconds of the exhaustive stage (the manifest's stage time
@@ -53,11 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_args", nargs="*", help="flags for ingest.run after --")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="knockout-executors-")) if args.keep is None else args.keep
-    base = [*(["--sweep", str(args.sweep)] if args.sweep else []), "--no-report", *args.run_args]
+    base = [*(["--sweep", str(args.sweep), "--no-report"] if args.sweep else []), *args.run_args]
     figures = {}
     for name in ("local", "ray"):
         store = folder / name
-        figures[name] = {"seconds": round(run(["--store", str(store), "--executor", name, *base]), 2),
+        page = [] if args.sweep or "--no-report" in base else ["--report", str(folder / f"{name}.html")]
+        figures[name] = {"seconds": round(run(["--store", str(store), "--executor", name, *page, *base]), 2),
                          "exhaustive_seconds_per_shard": shard_seconds(store),
                          "files": len(hashes(store))}
     same = hashes(folder / "local") == hashes(folder / "ray")

@@ -14,8 +14,10 @@ a config but the seed (ingest/pipeline.py); the task returns the tables and the 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import socket
+import threading
 from pathlib import Path
 
 from ingest.errors import UserError
@@ -67,59 +69,138 @@ def parse_address(address: str) -> tuple[str, int]:
 class Local:
     remote = False
 
+    def release(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
 
 class Ray:
     """A Ray session for one run: started here (local instance, every core of this machine) or joined
-    (`address`), shut down when the run ends."""
+    (`address`), shut down when the run ends.
+
+    Ray starts in a thread of its own as soon as the session is made, so its 2–4 s of start-up
+    overlap the driver's imports and planning, and that thread then has each worker import the stage
+    code once, before the first unit arrives. The thread lives until close(): on Linux, Ray's
+    processes are told to exit when the thread that started them ends; that thread shuts Ray down
+    once the driver has no more units for it (release()), while the warehouse and the page build."""
     remote = True
 
     def __init__(self, address: str = ""):
-        import ray
-        self.ray = ray
-        env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}}
-        kwargs = dict(include_dashboard=False, log_to_driver=False, runtime_env=env, configure_logging=False)
-        if address:
-            ray.init(address=address, **kwargs)
-        else:
-            ray.init(num_cpus=os.cpu_count(), **kwargs)
-        self._unit = ray.remote(run_unit)
-        self._train = ray.remote(train_group)
+        self._ready, self._stop = threading.Event(), threading.Event()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, args=(address,), name="knockout-ray", daemon=True)
+        self._thread.start()
+
+    def _start(self, address: str) -> None:
+        try:
+            import ray
+            # Ray's driver sets no SIGTERM handler from this thread, and says so: ingest/signals.py
+            # handles SIGTERM for the run, as with the local executor
+            logging.getLogger("ray._private.worker").addFilter(
+                lambda record: "SIGTERM handler is not set" not in record.getMessage())
+            path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+            kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            if address:  # the cluster's workers learn where the code is from the job's runtime environment
+                ray.init(address=address, runtime_env={"env_vars": {"PYTHONPATH": path}}, **kwargs)
+            else:  # a local instance's workers inherit this process's environment (a runtime
+                # environment would cost about 1.8 s more to start)
+                os.environ["PYTHONPATH"] = path
+                ray.init(num_cpus=os.cpu_count(), **kwargs)
+            self.ray = ray
+            self._unit = ray.remote(run_unit)
+            self._train = ray.remote(train_group)
+            self._cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+            self._warm = [ray.remote(warm_up).remote() for _ in range(self._cpus)]
+        except BaseException as exc:  # raised again in the driver's thread by the first use
+            self._failure = exc
+        finally:
+            self._ready.set()
+        self._stop.wait()
+        if self._failure is None:
+            self.ray.shutdown()  # here, off the driver's path: the warehouse and page build meanwhile
+
+    def _started(self):
+        self._ready.wait()
+        if self._failure is not None:
+            raise self._failure
+        return self.ray
 
     def cpus(self) -> int:
-        return max(1, int(self.ray.cluster_resources().get("CPU", 1)))
+        self._started()
+        return self._cpus
 
     def submit_unit(self, stage: str, config, store: Path, run_id: int, args: tuple):
+        self._started()
         return self._unit.remote(stage, config, str(store), run_id, args)
 
     def submit_training(self, config, group: dict[int, int]):
+        self._started()
         return self._train.remote(config, group)
 
     def wait_one(self, pending: list):
         """(the first finished of `pending`, its result); raises the task's own exception."""
-        done, _ = self.ray.wait(pending, num_returns=1)
-        return done[0], self.ray.get(done[0])
+        ray = self._started()
+        done, _ = ray.wait(pending, num_returns=1)
+        return done[0], ray.get(done[0])
 
     def cancel(self, pending: list) -> None:
+        ray = self._started()
         for ref in pending:
             try:
-                self.ray.cancel(ref, force=True)
+                ray.cancel(ref, force=True)
             except Exception:  # already finished, or the worker gone
                 pass
 
+    def release(self) -> None:
+        """No more units: Ray shuts down in its thread while the driver goes on."""
+        self._stop.set()
+
     def close(self) -> None:
-        self.ray.shutdown()
+        """Ray shut down (waiting for it): the end of the run, or a failure or signal on the way."""
+        self._stop.set()
+        self._thread.join()
+
+
+_prestarted: list = []  # a session started by prestart() and not yet taken by make()
+
+
+def prestart(config) -> None:
+    """Start the executor early (Ray's start-up then overlaps the driver's imports); make() takes it."""
+    if config.executor == "ray" and not _prestarted:
+        _prestarted.append(Ray(config.ray_address))
+
+
+def discard() -> None:
+    """Shut down a prestarted session no run took (the run stopped before it began)."""
+    while _prestarted:
+        _prestarted.pop().close()
 
 
 def make(config):
-    return Ray(config.ray_address) if config.executor == "ray" else Local()
+    if config.executor != "ray":
+        return Local()
+    return _prestarted.pop() if _prestarted else Ray(config.ray_address)
 
 
 # --- in the Ray worker --------------------------------------------------------------------------------
 
 _TRAINED: dict[tuple, object] = {}  # (store, run_id, weights file identity) → stages.Trained
+
+
+def warm_up() -> None:
+    """What the units import (torch, pyarrow, the kernels' modules) imported in a worker before its
+    first unit: about 1 s per worker process."""
+    import pyarrow.parquet  # noqa: F401
+    import torch
+
+    from ingest import aggregate, kernel, network, stages, store, tables  # noqa: F401
+    layer = torch.nn.Linear(2, 2)  # torch sets up its autograd and optimiser paths on first use
+    with network.one_thread():
+        optimiser = torch.optim.RMSprop(layer.parameters())
+        layer(torch.zeros(1, 2)).sum().backward()
+        optimiser.step()
 
 
 def trained_in_worker(config, store: Path, run_id: int):

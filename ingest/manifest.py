@@ -19,12 +19,13 @@ def package_versions() -> dict[str, str]:
 
 
 def print_summary(manifest: dict, wall: float, store: Path, test_losses: dict | None = None) -> None:
-    print(f"{'stage':<12} {'seconds':>8}  rows written")
+    width = max([12, *(len(record["stage"]) for record in manifest["stages"])])
+    print(f"{'stage':<{width}} {'seconds':>8}  rows written")
     for record in manifest["stages"]:
         rows = ", ".join(f"{k} {v:,}" for k, v in record["rows"].items())
         reused = f" (reused {record['reused']})" if record.get("reused") else ""
-        print(f"{record['stage']:<12} {record['seconds']:>8.2f}  {rows}{reused}")
-    print(f"{'total':<12} {wall:>8.2f}")
+        print(f"{record['stage']:<{width}} {record['seconds']:>8.2f}  {rows}{reused}")
+    print(f"{'total':<{width}} {wall:>8.2f}")
     for run in manifest["runs"]:
         if run.get("network"):
             what = ", ".join(f"{k} {v}" for k, v in run["network"].items())

@@ -167,6 +167,7 @@ def _run_with(plan, store: Path, report: Path | None, ledger: Ledger, runner) ->
             if reused:
                 bar.note = f"reused {reused} of {count(len(todo), 'file')}"
 
+    runner.release()  # every unit is done: the rest happens in this process
     signals.check()
     remove_stale(store, ledger)
     previous = ledger.outputs  # what the last complete run built, if the code is the same

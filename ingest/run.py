@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-from ingest import budget, claim, cli, data, model_file, signals
+from ingest import budget, claim, cli, data, executor, model_file, signals
 from ingest.errors import UserError
 from ingest.manifest import print_summary
 
@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     finally:
+        executor.discard()
         signals.restore(previous)
 
 
@@ -37,6 +38,7 @@ def _main(argv: list[str] | None) -> int:
         if not args.no_report:
             claim.report_outside(args.store, args.report)
         budget.check(config, args.store, args.plan)
+        executor.prestart(config)  # Ray, if asked for, starts while the libraries below load
         from ingest.pipeline import run  # the heavy libraries load here, after the flags are known
         started = time.perf_counter()
         manifest = run(args.plan, args.store, None if args.no_report else args.report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ def test_a_ray_run_writes_the_local_runs_files(small_store, tmp_path):
     proc = run_cli("--store", str(store), *SMALL_ARGS, "--no-report", "--executor", "ray")
     assert proc.returncode == 0, proc.stderr
     assert not ray.is_initialized()  # the run shut its instance down
+    assert not [t for t in threading.enumerate() if t.name == "knockout-ray"]  # and its starting thread ended
+    assert "SIGTERM handler" not in proc.stderr  # Ray's remark about its start in a thread is not shown
     local, remote = file_hashes(small_store), file_hashes(store)
     assert len(local) > 20 and remote == local
     # and the warehouse answers the same exact numbers
@@ -36,6 +39,23 @@ def test_a_ray_run_writes_the_local_runs_files(small_store, tmp_path):
         if path == small_store:
             expected = values
     assert values == expected
+
+
+def test_a_run_that_stops_before_it_begins_shuts_its_early_ray_down(tmp_path, monkeypatch):
+    """Ray starts before the store is locked (its start-up overlaps the imports): a run refused after
+    that, here by a store another run holds, still shuts it down."""
+    import ray
+
+    from ingest import pipeline
+
+    def held(*args, **kwargs):
+        raise UserError("store is in use by another run")
+    monkeypatch.setattr(pipeline, "run", held)
+    proc = run_cli("--store", str(tmp_path / "store"), *SMALL_ARGS, "--no-report", "--executor", "ray")
+    assert proc.returncode == 2 and proc.stderr.strip() == "error: store is in use by another run"
+    assert not ray.is_initialized()
+    assert not [t for t in threading.enumerate() if t.name == "knockout-ray"]
+    assert not executor._prestarted
 
 
 def free_port() -> int:
