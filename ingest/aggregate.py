@@ -102,6 +102,8 @@ def library():
                 dll.reduce_masks.argtypes = [i64, i64, p, p, p, f64, f64, p, p, i64, i64, p, p, i64, i64, p, p,
                                              p, p, p, p]
                 dll.reduce_flips.argtypes = [i64, i64, p, p, i64, f64, f64, p, p]
+                dll.reduce_flips_low.restype = None
+                dll.reduce_flips_low.argtypes = [i64, i64, i64, p, p, i64, f64, f64, p, p]
                 _loaded["dll"] = dll
             except native.Unavailable as why:
                 _loaded["dll"] = None
@@ -228,11 +230,42 @@ def reduce_pair(hidden: int, starts: list[int], size: int, loss: np.ndarray, gra
         _by_node(out, hidden, masks, sizes, l64, grad, k)
     # flips of the nodes inside a shard
     shard_bits = size.bit_length() - 1
-    for s in range(len(starts)):
-        part = slice(s * size, (s + 1) * size)
-        for node in range(min(shard_bits, hidden)):
-            _add_flips(out, node, loss[part], grad[part], 1 << node)
+    nodes = min(shard_bits, hidden)
+    if lib is not None:
+        _add_flips_blocked(lib, out, nodes, size, loss, np.ascontiguousarray(grad))
+        return out
+    for node in range(nodes):  # one row per node, summed over the unit's shards, as the C path gives
+        pairs = loss.astype(np.float64).reshape(-1, 2, 1 << node)  # a shard is a whole number of blocks
+        g = grad[:, node].astype(np.float64).reshape(pairs.shape)
+        for name, value in flip_sums(pairs[:, 0].ravel(), pairs[:, 1].ravel(), g[:, 0].ravel(),
+                                     g[:, 1].ravel()).items():
+            out.add(name, value, node=node)
     return out
+
+
+FLIP_BLOCK_BITS = 12  # 2^12 masks' rows (~0.5 MB at N = 28) stay in a core's L2 cache
+
+
+def _add_flips_blocked(lib, out: Partial, nodes: int, size: int, loss: np.ndarray, grad: np.ndarray):
+    """The flips of nodes 0 … nodes − 1 within each shard of `size` masks, in C: the nodes below
+    FLIP_BLOCK_BITS block by block, while a block's rows are in cache (each node's gradient is one
+    value of a row, so a pass over the whole unit per node would read every row from memory for each
+    node), the others over whole shards. Sums per node over every shard of the unit."""
+    sums, counts = np.zeros((nodes, 8)), np.zeros((nodes, 5), np.int64)
+    stride = grad.shape[1]
+    block = min(size, 1 << FLIP_BLOCK_BITS)
+
+    inside = min(nodes, block.bit_length() - 1)  # nodes whose pairs lie inside a block
+    lib.reduce_flips_low(len(loss), block, inside, _ptr(loss), _ptr(grad), stride, TIGHT_SHARE, BOUND_SLACK,
+                         _ptr(sums), _ptr(counts))
+    for node in range(inside, nodes):
+        for lo in range(0, len(loss), size):
+            lib.reduce_flips(size, 1 << node, _ptr(loss) + 4 * lo, _ptr(grad) + 4 * (lo * stride + node), stride,
+                             TIGHT_SHARE, BOUND_SLACK, _ptr(sums[node]), _ptr(counts[node]))
+    for node in range(nodes):
+        values = dict(zip(FLIP_SUMS, [counts[node, 0], *sums[node], *counts[node, 1:]]))
+        for name, value in values.items():
+            out.add(name, value, node=node)
 
 
 def _order(masks, sizes, l64):
@@ -376,6 +409,94 @@ def _reduce_grads(out: Partial, hidden: int, masks, sizes, l64, grad, k: int):
         out.by_size(name, r[q])
     bins_g.write(out, "grad")
     bins_gl.write(out, "grad_log")
+
+
+# --- the spill of the first units' high-node numbers, so the regrouped units need not evaluate again ---
+# A mirror-pair unit has every mask of its shards evaluated: it writes, per shard, the loss and the
+# high nodes' gradients (float32, one column after another: (N − s + 1) · 2^s values) into
+# store/exhaustive_scratch/<network identity>/, and a regrouped unit reads its slice of every shard
+# from there instead of evaluating its masks again: the same float32 numbers (the kernel gives a
+# mask the same numbers in any order), so the same partial sums, bit for bit. At N = 28 (s = 20)
+# that is 9.7 GB on disk for the length of the exhaustive stages, against 2^28 masks evaluated a
+# second time (about 120 CPU-s). Files are written whole (temporary name, fsync, rename); a shard
+# whose file is missing (not enough free disk, a rerun whose first units were reused) makes its
+# regrouped units evaluate as before. The identity folder names the network's numbers (its loss and
+# gradients on a few masks, N, s and the code version), so a spill of another network, another
+# test set or other code is never read; the folder is removed when the regrouped stage ends.
+SCRATCH = "exhaustive_scratch"
+SCRATCH_MIN_FREE = 4 << 30  # a spill never leaves less than this free on the store's disk
+
+
+def scratch_identity(kernel, g: Layout) -> str:
+    from ingest.ledger import code_version, fingerprint
+    probe = np.unique(np.concatenate([np.arange(min(64, 1 << g.hidden)),
+                                      (1 << g.hidden) - 1 - np.arange(min(64, 1 << g.hidden))]))
+    loss, grad = kernel.evaluate(probe.astype(np.int64))
+    import hashlib
+    numbers = hashlib.sha256(loss.tobytes() + grad.tobytes()).hexdigest()
+    return fingerprint("exhaustive_scratch", numbers, g.hidden, g.shard_bits, code_version())
+
+
+def scratch_path(store: Path, run_id: int, identity: str, shard: int) -> Path:
+    return Path(store) / SCRATCH / f"run-{run_id}-{identity}" / f"shard-{shard:06d}.f32"
+
+
+def write_scratch(store: Path, run_id: int, identity: str, g: Layout, shard: int, loss: np.ndarray,
+                  grad: np.ndarray) -> bool:
+    """One shard's loss and high-node gradients spilled, whole or not at all; False (nothing
+    written) when the disk would keep less than SCRATCH_MIN_FREE free."""
+    import shutil
+
+    from ingest.durable import make_dirs, replace
+    path = scratch_path(store, run_id, identity, shard)
+    make_dirs(path.parent)
+    columns = np.empty((g.hidden - g.shard_bits + 1, len(loss)), np.float32)
+    columns[0] = loss
+    columns[1:] = grad[:, g.shard_bits:].T
+    if shutil.disk_usage(path.parent).free < columns.nbytes + SCRATCH_MIN_FREE:
+        return False
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        columns.tofile(tmp)
+        replace(tmp, path)
+    except OSError:  # a full disk on the way: the regrouped units evaluate this shard instead
+        tmp.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def read_scratch(store: Path, run_id: int, identity: str, g: Layout, j: int):
+    """Loss and high-node gradients of regrouped unit j (second_masks' order) from the spilled
+    shards, or None if a shard's file is missing or not whole."""
+    import os
+    width = g.size // g.shards
+    nodes = g.hidden - g.shard_bits
+    expected = (nodes + 1) * g.size * 4
+    loss = np.empty(g.shards * width, np.float32)
+    grad = np.empty((nodes, g.shards * width), np.float32)
+    for shard in range(g.shards):
+        path = scratch_path(store, run_id, identity, shard)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            if os.fstat(fd).st_size != expected:
+                return None
+            rows = slice(shard * width, (shard + 1) * width)
+            for c in range(nodes + 1):
+                data = os.pread(fd, width * 4, (c * g.size + j * width) * 4)
+                if len(data) != width * 4:
+                    return None
+                (loss[rows] if c == 0 else grad[c - 1, rows])[:] = np.frombuffer(data, np.float32)
+        finally:
+            os.close(fd)
+    return loss, np.ascontiguousarray(grad.T)
+
+
+def remove_scratch(store: Path) -> None:
+    import shutil
+    shutil.rmtree(Path(store) / SCRATCH, ignore_errors=True)
 
 
 def second_masks(g: Layout, j: int) -> np.ndarray:

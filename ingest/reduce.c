@@ -115,25 +115,54 @@ FAST void reduce_masks(int64_t n, int64_t nodes, const int64_t *masks, const flo
 FAST void reduce_flips(int64_t n, int64_t step, const float *loss, const float *g, int64_t stride,
                   double tight, double slack, double *sums, int64_t *counts)
 {
+    /* local accumulators, added into sums and counts at the end: through the pointers every pair
+       would wait on the last pair's stores */
+    double e1 = 0, e2 = 0, off1 = 0, off2 = 0, on1 = 0, on2 = 0, e_off = 0, e_on = 0;
+    int64_t pairs = 0, lower = 0, upper = 0, misled = 0, violations = 0;
     for (int64_t block = 0; block < n; block += 2 * step) {
         for (int64_t t = 0; t < step; t++) {
             const int64_t off = block + t, on = off + step;
             const double effect = (double)loss[on] - (double)loss[off];
             const double g_off = (double)g[off * stride], g_on = (double)g[on * stride];
             const double size = fabs(effect);
-            sums[0] += effect;
-            sums[1] += effect * effect;
-            sums[2] += g_off;
-            sums[3] += g_off * g_off;
-            sums[4] += g_on;
-            sums[5] += g_on * g_on;
-            sums[6] += effect * g_off;
-            sums[7] += effect * g_on;
-            counts[0] += 1;
-            counts[1] += effect - g_off <= tight * size;
-            counts[2] += g_on - effect <= tight * size;
-            counts[3] += sgn(g_on) != sgn(effect);
-            counts[4] += (effect < g_off - slack) || (effect > g_on + slack);
+            e1 += effect;
+            e2 += effect * effect;
+            off1 += g_off;
+            off2 += g_off * g_off;
+            on1 += g_on;
+            on2 += g_on * g_on;
+            e_off += effect * g_off;
+            e_on += effect * g_on;
+            pairs += 1;
+            lower += effect - g_off <= tight * size;
+            upper += g_on - effect <= tight * size;
+            misled += sgn(g_on) != sgn(effect);
+            violations += (effect < g_off - slack) | (effect > g_on + slack); /* no branch to mispredict */
         }
     }
+    sums[0] += e1;
+    sums[1] += e2;
+    sums[2] += off1;
+    sums[3] += off2;
+    sums[4] += on1;
+    sums[5] += on2;
+    sums[6] += e_off;
+    sums[7] += e_on;
+    counts[0] += pairs;
+    counts[1] += lower;
+    counts[2] += upper;
+    counts[3] += misled;
+    counts[4] += violations;
+}
+
+/* reduce_flips of nodes 0 … nodes − 1 over n values, block values at a time (block ≥ 2^nodes): a
+   block's rows stay in cache while every node's pairs in it are summed. sums: nodes × 8, counts:
+   nodes × 5, each node's row as reduce_flips takes it. */
+FAST void reduce_flips_low(int64_t n, int64_t block, int64_t nodes, const float *loss, const float *g,
+                           int64_t stride, double tight, double slack, double *sums, int64_t *counts)
+{
+    for (int64_t lo = 0; lo < n; lo += block)
+        for (int64_t i = 0; i < nodes; i++)
+            reduce_flips(block, (int64_t)1 << i, loss + lo, g + lo * stride + i, stride, tight, slack,
+                         sums + 8 * i, counts + 5 * i);
 }

@@ -319,9 +319,12 @@ def pair_unit(config, store: Path, t: Trained, part: int, lo: int) -> list[Path]
     starts = sorted({u * g.size, (g.shards - 1 - u) * g.size})
     loss = np.empty(len(starts) * g.size, np.float32)
     grad = np.empty((len(starts) * g.size, config.nodes), np.float32)
+    identity = aggregate.scratch_identity(t.kernel, g) if g.shards > 1 else None
     for i, start in enumerate(starts):
-        loss[i * g.size:(i + 1) * g.size], grad[i * g.size:(i + 1) * g.size] = \
-            t.kernel.evaluate_range(start, start + g.size)
+        here = slice(i * g.size, (i + 1) * g.size)
+        loss[here], grad[here] = t.kernel.evaluate_range(start, start + g.size)
+        if identity is not None:  # for the regrouped units, which then need not evaluate again
+            aggregate.write_scratch(store, t.run_id, identity, g, start // g.size, loss[here], grad[here])
     partial = aggregate.reduce_pair(config.nodes, starts, g.size, loss, grad)
     del loss, grad
     name = file_name(t.run_id)
@@ -381,7 +384,8 @@ def exhaustive_regrouped(config, store: Path, t: Trained, part: int, lo: int, hi
                            aggregate.Partial().table(t.run_id, part))]
     g = aggregate.layout(config)
     masks = aggregate.second_masks(g, lo // g.size)
-    loss, grad = aggregate.evaluate_high(t.kernel, masks, g.shard_bits)
+    spilled = aggregate.read_scratch(store, t.run_id, aggregate.scratch_identity(t.kernel, g), g, lo // g.size)
+    loss, grad = spilled if spilled is not None else aggregate.evaluate_high(t.kernel, masks, g.shard_bits)
     target = pq.read_table(store / "exhaustive_targets" / f"{file_name(t.run_id)}.parquet")
     partial = aggregate.reduce_regrouped(g, masks, loss, grad, target)
     return [write_file(store, "exhaustive_sums", f"{file_name(t.run_id)}-regrouped-{part:04d}",

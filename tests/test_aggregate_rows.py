@@ -189,6 +189,55 @@ def test_sigkill_between_units_resumes_to_the_same_store(stores, tmp_path):
     assert file_hashes(store) == file_hashes(clean)
 
 
+def test_regrouped_units_read_the_spill_or_evaluate_to_the_same_files(stores, tmp_path, monkeypatch):
+    """The regrouped units read the mirror-pair units' spill (ingest/aggregate.py) instead of
+    evaluating their masks again: with the spill and without it the store's files are identical,
+    and the spill is gone when the run ends."""
+    from ingest import aggregate
+    clean = stores["none"]
+    assert not (clean / aggregate.SCRATCH).exists()
+    found = []
+    read = aggregate.read_scratch
+
+    def counted(*args):
+        out = read(*args)
+        found.append(out is not None)
+        return out
+    monkeypatch.setattr(aggregate, "read_scratch", counted)
+    run_cli("--store", str(tmp_path / "spilled"), *ARGS, "--exhaustive-rows", "none", check=True)
+    assert len(found) == 64 and all(found)  # every regrouped unit read the spill
+    monkeypatch.setattr(aggregate, "write_scratch", lambda *args: False)  # no room on the disk
+    found.clear()
+    run_cli("--store", str(tmp_path / "evaluated"), *ARGS, "--exhaustive-rows", "none", check=True)
+    assert len(found) == 64 and not any(found)  # every regrouped unit evaluated its masks
+    assert file_hashes(tmp_path / "spilled") == file_hashes(tmp_path / "evaluated") == file_hashes(clean)
+
+
+def test_the_spill_is_the_kernels_numbers_and_only_its_networks(tmp_path):
+    """A regrouped unit's slice of the spill equals the kernel's own evaluation of its masks, bit for
+    bit; another network's spill, a file cut short, or a missing shard is never read."""
+    from ingest import aggregate, cli, stages
+    config, _ = cli.parse(["--store", str(tmp_path / "unused"), *ARGS, "--exhaustive-rows", "none"])
+    nets = stages.fit_all(config, {0: 0, 1: 1})
+    kernel, other = nets[0].trained.kernel, nets[1].trained.kernel
+    g = aggregate.layout(config)
+    identity = aggregate.scratch_identity(kernel, g)
+    assert identity != aggregate.scratch_identity(other, g)
+    for shard in range(g.shards):
+        loss, grad = kernel.evaluate_range(shard * g.size, (shard + 1) * g.size)
+        assert aggregate.write_scratch(tmp_path, 0, identity, g, shard, loss, grad)
+    for j in (0, 5, g.shards - 1):
+        loss, grad = aggregate.read_scratch(tmp_path, 0, identity, g, j)
+        want_loss, want_grad = kernel.evaluate_last(aggregate.second_masks(g, j), g.shard_bits)
+        assert loss.tobytes() == want_loss.tobytes() and grad.tobytes() == want_grad.tobytes()
+    assert aggregate.read_scratch(tmp_path, 0, aggregate.scratch_identity(other, g), g, 0) is None
+    path = aggregate.scratch_path(tmp_path, 0, identity, 3)
+    path.write_bytes(path.read_bytes()[:-4])
+    assert aggregate.read_scratch(tmp_path, 0, identity, g, 0) is None
+    path.unlink()
+    assert aggregate.read_scratch(tmp_path, 0, identity, g, 0) is None
+
+
 def test_auto_keeps_rows_up_to_22_only():
     from ingest.config import Config
     assert Config().exhaustive_rows == "auto" and Config().keeps_rows  # the default run (N = 20) keeps its rows
