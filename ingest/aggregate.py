@@ -413,7 +413,7 @@ def _reduce_grads(out: Partial, hidden: int, masks, sizes, l64, grad, k: int):
 
 # --- the spill of the first units' high-node numbers, so the regrouped units need not evaluate again ---
 # A mirror-pair unit has every mask of its shards evaluated: it writes, per shard, the loss and the
-# high nodes' gradients (float32, one column after another: (N − s + 1) · 2^s values) into
+# high nodes' gradients (float32, (N − s + 1) · 2^s values, each regrouped unit's part together) into
 # store/exhaustive_scratch/<network identity>/, and a regrouped unit reads its slice of every shard
 # from there instead of evaluating its masks again: the same float32 numbers (the kernel gives a
 # mask the same numbers in any order), so the same partial sums, bit for bit. At N = 28 (s = 20)
@@ -421,20 +421,25 @@ def _reduce_grads(out: Partial, hidden: int, masks, sizes, l64, grad, k: int):
 # second time (about 120 CPU-s). Files are written whole (temporary name, fsync, rename); a shard
 # whose file is missing (not enough free disk, a rerun whose first units were reused) makes its
 # regrouped units evaluate as before. The identity folder names the network's numbers (its loss and
-# gradients on a few masks, N, s and the code version), so a spill of another network, another
-# test set or other code is never read; the folder is removed when the regrouped stage ends.
+# gradients on a few masks), N, s and the spill's format, so a spill of another network or test set
+# is never read (other code that changes the numbers reruns every mirror-pair unit, which rewrite
+# every shard's file before a regrouped unit starts); the folder is removed when the regrouped stage
+# ends.
 SCRATCH = "exhaustive_scratch"
 SCRATCH_MIN_FREE = 4 << 30  # a spill never leaves less than this free on the store's disk
 
 
+SCRATCH_FORMAT = 2  # raise when the spill's layout changes: a spill of another layout is never read
+
+
 def scratch_identity(kernel, g: Layout) -> str:
-    from ingest.ledger import code_version, fingerprint
+    from ingest.ledger import fingerprint
     probe = np.unique(np.concatenate([np.arange(min(64, 1 << g.hidden)),
                                       (1 << g.hidden) - 1 - np.arange(min(64, 1 << g.hidden))]))
     loss, grad = kernel.evaluate(probe.astype(np.int64))
     import hashlib
     numbers = hashlib.sha256(loss.tobytes() + grad.tobytes()).hexdigest()
-    return fingerprint("exhaustive_scratch", numbers, g.hidden, g.shard_bits, code_version())
+    return fingerprint("exhaustive_scratch", numbers, g.hidden, g.shard_bits, SCRATCH_FORMAT)
 
 
 def scratch_path(store: Path, run_id: int, identity: str, shard: int) -> Path:
@@ -455,9 +460,12 @@ def write_scratch(store: Path, run_id: int, identity: str, g: Layout, shard: int
     columns[1:] = grad[:, g.shard_bits:].T
     if shutil.disk_usage(path.parent).free < columns.nbytes + SCRATCH_MIN_FREE:
         return False
+    # in the order the regrouped units read: unit j's slice of every column, then unit j + 1's
+    width = g.size // g.shards
+    by_unit = np.ascontiguousarray(columns.reshape(len(columns), g.shards, width).transpose(1, 0, 2))
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        columns.tofile(tmp)
+        by_unit.tofile(tmp)
         replace(tmp, path)
     except OSError:  # a full disk on the way: the regrouped units evaluate this shard instead
         tmp.unlink(missing_ok=True)
@@ -484,11 +492,12 @@ def read_scratch(store: Path, run_id: int, identity: str, g: Layout, j: int):
             if os.fstat(fd).st_size != expected:
                 return None
             rows = slice(shard * width, (shard + 1) * width)
-            for c in range(nodes + 1):
-                data = os.pread(fd, width * 4, (c * g.size + j * width) * 4)
-                if len(data) != width * 4:
-                    return None
-                (loss[rows] if c == 0 else grad[c - 1, rows])[:] = np.frombuffer(data, np.float32)
+            data = os.pread(fd, (nodes + 1) * width * 4, j * (nodes + 1) * width * 4)
+            if len(data) != (nodes + 1) * width * 4:
+                return None
+            columns = np.frombuffer(data, np.float32).reshape(nodes + 1, width)
+            loss[rows] = columns[0]
+            grad[:, rows] = columns[1:]
         finally:
             os.close(fd)
     return loss, np.ascontiguousarray(grad.T)

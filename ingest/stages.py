@@ -312,6 +312,8 @@ def pair_unit(config, store: Path, t: Trained, part: int, lo: int) -> list[Path]
     """A mirror pair of shards (one shard when it holds every mask) evaluated and reduced to partial
     sums (exhaustive_sums); the first unit also writes an empty mask_exhaustive file, so every view
     over the per-mask rows answers, with no rows."""
+    import copy
+
     from ingest import aggregate, tables
     from ingest.store import write_file
     g = aggregate.layout(config)
@@ -320,9 +322,15 @@ def pair_unit(config, store: Path, t: Trained, part: int, lo: int) -> list[Path]
     loss = np.empty(len(starts) * g.size, np.float32)
     grad = np.empty((len(starts) * g.size, config.nodes), np.float32)
     identity = aggregate.scratch_identity(t.kernel, g) if g.shards > 1 else None
+    kernel = t.kernel
+    if g.shards > 2:  # units run two at a time (the stage's threads; Ray: a CPU per task): one kernel
+        # thread each, so one unit's reduction overlaps the other's evaluation (the numbers of a mask
+        # do not depend on the threads)
+        kernel = copy.copy(kernel)
+        kernel.workers = 1
     for i, start in enumerate(starts):
         here = slice(i * g.size, (i + 1) * g.size)
-        loss[here], grad[here] = t.kernel.evaluate_range(start, start + g.size)
+        loss[here], grad[here] = kernel.evaluate_range(start, start + g.size)
         if identity is not None:  # for the regrouped units, which then need not evaluate again
             aggregate.write_scratch(store, t.run_id, identity, g, start // g.size, loss[here], grad[here])
     partial = aggregate.reduce_pair(config.nodes, starts, g.size, loss, grad)
