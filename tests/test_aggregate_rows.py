@@ -243,3 +243,140 @@ def test_auto_keeps_rows_up_to_22_only():
     assert Config().exhaustive_rows == "auto" and Config().keeps_rows  # the default run (N = 20) keeps its rows
     assert Config(hidden=22).keeps_rows and not Config(hidden=23).keeps_rows
     assert Config(hidden=23, exhaustive_rows="all").keeps_rows and not Config(hidden=6, exhaustive_rows="none").keeps_rows
+
+
+# ---- the merge itself (ingest/merge.py) against brute force on synthetic units ----
+
+def synthetic_units(seed: int, units: int = 7, hidden: int = 7):
+    """Units of made-up masks (size, loss, gradient-like value), the losses rounded so that units
+    tie, and each unit's partial sums made here by hand as aggregate.py lays them out: histograms
+    whose bins overlap between units and grow at the edges, a flip sum written twice in a unit
+    (once per shard), moments about the unit's own mean, the unit's best and worst masks."""
+    from ingest.aggregate import Partial
+    rng = np.random.default_rng(seed)
+    k = hidden + 1
+    tables, masks_of = [], []
+    for part in range(units):
+        count = int(rng.integers(20, 60))
+        masks = rng.choice(1 << hidden, count, replace=False).astype(np.int64)
+        size = np.array([bin(m).count("1") for m in masks])
+        loss = np.round(rng.uniform(0.1, 0.3 + 0.02 * part, count), 2)  # ties within and between units
+        out = Partial()
+        present = np.flatnonzero(np.bincount(size, minlength=k))
+        out.add("n", np.bincount(size, minlength=k)[present], n_on=present)
+        out.add("sum_loss", np.bincount(size, weights=loss, minlength=k)[present], n_on=present)
+        ref = loss.mean()
+        out.add("ref:loss", ref)
+        for p in (1, 2, 3, 4):
+            out.add(f"s{p}:loss", np.bincount(size, weights=(loss - ref) ** p, minlength=k)[present], n_on=present)
+        bins = np.floor(loss / 0.002).astype(np.int64)
+        keys = sorted(set(zip(size.tolist(), bins.tolist())))
+        for name, weights in (("bin_n:loss", np.ones(count)), ("bin_sum:loss", loss)):
+            out.add(name, [weights[(size == s) & (bins == b)].sum() for s, b in keys],
+                    n_on=[s for s, _ in keys], bin_=[b for _, b in keys])
+        for shard in range(2):
+            for node in range(3):
+                out.add("sum_effect", rng.normal() * 10.0 ** rng.integers(-3, 4), node=node)
+        for which, pick in (("best", np.lexsort((masks, loss, size))), ("worst", np.lexsort((-masks, -loss, size)))):
+            first = pick[np.r_[True, size[pick][1:] != size[pick][:-1]]]
+            out.add(f"{which}_loss", loss[first], n_on=size[first])
+            out.add(f"{which}_mask", masks[first], n_on=size[first])
+        tables.append(out.table(0, part))
+        masks_of.append((masks, size, loss))
+    return tables, masks_of
+
+
+def running_sums(tables) -> dict[tuple, float]:
+    """Brute force: a dict of every summed row's key, each value 0.0 plus its rows in file order,
+    then row order, one addition at a time."""
+    import re
+
+    from ingest.merge import PER_UNIT
+    out: dict[tuple, float] = {}
+    for table in tables:
+        for row in table.to_pylist():
+            if re.match(PER_UNIT, row["statistic"]) and row["statistic"] != "n":
+                continue
+            key = (row["statistic"], row["n_on"], row["node"], row["node_on"], row["bin"])
+            out[key] = out.get(key, 0.0) + row["value"]
+    return out
+
+
+def merged_sums(merged, names) -> dict[tuple, float]:
+    out = {}
+    for name in names:
+        rows = merged.summed(name)
+        for key in zip(rows.n_on.tolist(), rows.node.tolist(), rows.node_on.tolist(), rows.bin.tolist(),
+                       rows.value.tolist()):
+            out[(name, *key[:4])] = key[4]
+    return out
+
+
+def test_merge_equals_brute_force_sums_in_any_file_order(tmp_path):
+    import pyarrow.parquet as pq
+
+    from ingest import merge
+    tables, _ = synthetic_units(5)
+    names = {key[0] for key in running_sums(tables)}
+    expected = running_sums(tables)
+    assert len(expected) > 100 and "sum_effect" in names
+    # one file at a time; and every file prepared before any is added (reading threads far ahead)
+    one = merge.Merged()
+    for table in tables:
+        one.add(table)
+    ahead = merge.Merged()
+    for prepared in [ahead._prepare(t) for t in tables]:
+        ahead._add(prepared)
+    paths = []
+    for i, table in enumerate(tables):
+        paths.append(tmp_path / f"unit-{i}.parquet")
+        pq.write_table(table, paths[-1])
+    for merged in (one, ahead, merge.Merged.read(paths, threads=1), merge.Merged.read(paths, threads=2)):
+        got = merged_sums(merged, names)
+        assert got.keys() == expected.keys()
+        assert all(got[key] == expected[key] for key in expected)  # the same additions in the same order
+    # another file order: the same sums up to rounding
+    order = np.random.default_rng(1).permutation(len(tables))
+    shuffled = merge.Merged.read([paths[i] for i in order], threads=2)
+    got = merged_sums(shuffled, names)
+    assert got.keys() == expected.keys()
+    assert np.allclose([got[key] for key in expected], [expected[key] for key in expected], rtol=1e-12, atol=0)
+    # the kept rows: every unit's, in file order
+    rows = one.kept("s2:loss")
+    want = [(r["part"], r["n_on"], r["value"]) for t in tables for r in t.to_pylist() if r["statistic"] == "s2:loss"]
+    assert list(zip(rows.part.tolist(), rows.n_on.tolist(), rows.value.tolist())) == want
+
+
+def test_merged_moments_and_extremes_against_every_mask():
+    from ingest import merge
+    hidden = 7
+    tables, units = synthetic_units(9, hidden=hidden)
+    merged = merge.Merged()
+    for table in tables[::-1]:
+        merged.add(table)
+    masks = np.concatenate([u[0] for u in units])
+    size = np.concatenate([u[1] for u in units])
+    loss = np.concatenate([u[2] for u in units])
+    k = hidden + 1
+    centre = loss.mean()
+    moments = merge._centred(merged, "loss", centre, k, 1)
+    for p in (1, 2, 3, 4):
+        want = np.bincount(size, weights=(loss - centre) ** p, minlength=k)
+        assert np.allclose(moments[p - 1], want, rtol=1e-10, atol=1e-15), p
+    for which in ("best", "worst"):
+        got_loss, got_mask = merge._extreme(merged, which, k)
+        for s in range(k):
+            here = np.flatnonzero(size == s)
+            if not len(here):
+                assert np.isnan(got_loss[s])
+                continue
+            # lowest loss then lowest mask; highest loss then highest mask
+            pick = min(here, key=lambda i: (loss[i], masks[i])) if which == "best" else \
+                max(here, key=lambda i: (loss[i], masks[i]))
+            assert (got_loss[s], got_mask[s]) == (loss[pick], masks[pick]), (which, s)
+    n_on, b, count, total = merge._bins_of(merged, "loss")
+    bins = np.floor(loss / 0.002).astype(np.int64)
+    keys = sorted(set(zip(size.tolist(), bins.tolist())))
+    assert list(zip(n_on.tolist(), b.tolist())) == keys
+    assert count.tolist() == [int(((size == s) & (bins == x)).sum()) for s, x in keys]
+    assert np.allclose(total, [loss[(size == s) & (bins == x)].sum() for s, x in keys], rtol=1e-12)
