@@ -140,6 +140,12 @@ def check_header(page: Page, wh: Warehouse):
     assert_shows(facts, rf"width ({NUMBER}) \(the study's\)",
                  wh.row("select value from study_reference where key = 'kernel_width'")["value"])
     assert "full configuration" in facts
+    # the small store's network is not the study's width, and the caption says so with both widths
+    study_hidden = int(wh.row("select value from study_reference where key = 'study_hidden'")["value"])
+    assert run["hidden"] != study_hidden
+    assert_shows(facts, rf"This run's network has ({NUMBER}) hidden neurons and the study's ({NUMBER})",
+                 run["hidden"], study_hidden)
+    assert "do not hang on one training run" not in facts
 
 
 def check_f1(page: Page, wh: Warehouse):

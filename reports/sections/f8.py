@@ -70,7 +70,7 @@ def caption(ctx) -> str:
                    f"from it, but the corners (a mask against its complement) keep "
                    f"{fmt.fixed(s['complement_cov'])}.")
     return (
-        f"Left: covariance of log loss between steps i and j of {fmt.plural(s['n_paths'], 'flip path')}: each "
+        f"{'Left: c' if exact else 'C'}ovariance of log loss between steps i and j of {fmt.plural(s['n_paths'], 'flip path')}: each "
         f"starts at a random mask (every node on or off with equal chance), flips the {ctx.hidden} nodes once "
         f"each in random order, and ends at the complement. {sampled}{exact}"
     )

@@ -170,7 +170,8 @@ def caption(ctx) -> str:
         meets = (f"At k = {ctx.hidden} the mask meets its complement with correlation {fmt.signed(corr, 3)}"
                  f"{' — a good pruned network tends to have a good complement' if good else ''}.")
     return (
-        f"Left: covariance of log loss at the start with log loss k flips on (turquoise), and at the end with k "
+        f"{'Left: c' if exact else 'C'}ovariance of log loss at the start with log loss k flips on (turquoise), "
+        f"and at the end with k "
         f"flips back (pink), {sampled}{exact} {meets}"
         + rule_text(ctx, s, c)
     )

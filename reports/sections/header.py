@@ -21,6 +21,7 @@ STUDY_OPENING = "This post is a long and graph heavy exploration of a tiny toy n
 QUERIES = {
     "comparison": "select * from study_comparison where run_id = $run order by position",
     "setup": "select * from study_setup where run_id = $run",
+    "study_hidden": "select value::integer as hidden from study_reference where key = 'study_hidden'",
     "counts": """
         select
             (select count(*) from points where run_id = $run and split = 'test') as test_points,
@@ -160,8 +161,15 @@ def comparison_caption(ctx, setup: dict, rows: int) -> str:
                              f"{ctx.config.get('samples_per_prob'):,}, so counts among the samples are not compared.")
     if setup.get("same_test_points") is False or setup.get("same_mask_seed") is False:
         sentences.append("This run's test points or masks come from other numpy seeds than the study's.")
-    sentences.append("Numbers close to the study's show the findings do not hang on one training run. Node numbers "
-                     "are this run's own, so the study's node numbers name other neurons.")
+    study_hidden = ctx.wh.frame(QUERIES["study_hidden"])
+    study_hidden = int(study_hidden["hidden"][0]) if study_hidden.height else None
+    if study_hidden is not None and ctx.hidden != study_hidden:
+        sentences.append(f"This run's network has {ctx.hidden} hidden neurons and the study's {study_hidden}: the "
+                         f"table shows where this network's numbers lie against the study's, not whether the "
+                         f"study's network was reproduced, and counts among the sampled masks are of other masks.")
+    else:
+        sentences.append("Numbers close to the study's show the findings do not hang on one training run.")
+    sentences.append("Node numbers are this run's own, so the study's node numbers name other neurons.")
     if not rows:
         sentences.append("No number of the study can be compared with this run.")
     return " ".join(sentences)
