@@ -165,8 +165,13 @@ def check_f2(page: Page, wh: Warehouse):
     assert_shows(text, rf"over the ({NUMBER}) masks", high["n"])
     full_loss = wh.row("select test_loss from runs where run_id = $run")["test_loss"]
     assert_shows(text, rf"full network's loss, ({NUMBER})", full_loss)
-    assert_shows(text, rf"from ({NUMBER}) at p = ({NUMBER}) to ({NUMBER}) at p = ({NUMBER})",
-                 low["mean_loss"], low["keep_prob"], high["mean_loss"], high["keep_prob"])
+    steps = np.diff([r["mean_loss"] for r in stats])
+    if (steps < 0).all() or (steps > 0).all():
+        assert_shows(text, rf"from ({NUMBER}) at p = ({NUMBER}) to ({NUMBER}) at p = ({NUMBER})",
+                     low["mean_loss"], low["keep_prob"], high["mean_loss"], high["keep_prob"])
+        assert ("the mean falls" in text) == bool((steps < 0).all())
+    else:
+        assert_list(text, r"not monotone in p: (.*?) at p", [r["mean_loss"] for r in stats])
     assert_shows(text, rf"and ({NUMBER}) of the p = ({NUMBER}) masks keeps? every neuron", high["all_on_count"],
                  high["keep_prob"])
     assert_list(text, r"Skewness (.*?) \(for p", [r["skew_loss"] for r in stats])
@@ -644,3 +649,22 @@ def test_a_table_shows_its_title_note_and_cells_and_sorts_only_when_asked():
     assert '<table id="k" class="sortable">' in str(table(["a"], [["1"]], table_id="k", sortable=True))
     assert "<p" not in str(titled("T", body)) and "<table>" in str(table(["a"], [["1"]]))
     assert text_of(str(titled("T", note="no table here"))) == "T no table here"  # F4 when it has no sanity table
+
+
+@pytest.mark.parametrize("means, words", [([1.81, 2.84, 2.26], "not monotone in p: 1.810, 2.840 and 2.260 at p"),
+                                          ([1.2, 0.9, 0.5], "the mean falls from 1.200 at p = 0.25 to 0.500"),
+                                          ([0.5, 0.9, 1.2], "the mean rises from 0.500 at p = 0.25 to 1.200")])
+def test_f2_says_whether_the_mean_loss_is_monotone_in_p(means, words):
+    """F2's trend sentence on made-up means: a mean that rises and then falls is not called a fall or
+    a rise between its ends."""
+    import polars as pl
+    from types import SimpleNamespace
+
+    from reports.sections import f2
+    probs = [0.25, 0.5, 0.75]
+    stats = pl.DataFrame({"keep_prob": probs, "n": [100] * 3, "mean_loss": means, "std_loss": [0.4] * 3,
+                          "all_on_count": [0, 0, 1], "skew_loss": [1.1, 1.2, 1.3]})
+    ctx = SimpleNamespace(wh=SimpleNamespace(run_frame=lambda sql, params=None: stats), p_low=0.25, p_high=0.75,
+                          keep_probs=probs, run={"test_loss": 0.12}, kernel_width=0.03)
+    text = f2.caption(ctx)
+    assert words in text, text

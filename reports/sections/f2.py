@@ -62,7 +62,12 @@ def caption(ctx) -> str:
     stats = {r["keep_prob"]: r for r in ctx.wh.run_frame(QUERIES["stats"]).iter_rows(named=True)}
     low, high = stats[ctx.p_low], stats[ctx.p_high]
     skews = [stats[p]["skew_loss"] for p in ctx.keep_probs]
-    if len(stats) > 1:
+    means = [stats[p]["mean_loss"] for p in sorted(stats)]
+    steps = [b - a for a, b in zip(means, means[1:])]
+    if len(stats) > 1 and not (all(d < 0 for d in steps) or all(d > 0 for d in steps)):
+        trend = (f"The mean loss is not monotone in p: {fmt.join(fmt.fixed(m) for m in means)} at "
+                 f"p = {fmt.probs(sorted(stats))}")
+    elif len(stats) > 1:
         falls = low["mean_loss"] > high["mean_loss"]
         trend = (("Fewer neurons mean more loss: the mean falls" if falls
                   else "Here fewer neurons do not mean more loss: the mean rises")
