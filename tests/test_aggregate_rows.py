@@ -238,6 +238,24 @@ def test_the_spill_is_the_kernels_numbers_and_only_its_networks(tmp_path):
     assert aggregate.read_scratch(tmp_path, 0, identity, g, 0) is None
 
 
+def test_no_spill_where_it_would_leave_the_disk_nearly_full(tmp_path, monkeypatch):
+    """A shard's spill is not written when the disk would keep less than SCRATCH_MIN_FREE free: the
+    write says so (False) and leaves no file, not even a temporary one."""
+    import shutil
+
+    from ingest import aggregate
+    g = aggregate.Layout(6, 3)
+    loss, grad = np.ones(g.size, np.float32), np.zeros((g.size, 6), np.float32)
+    need = (6 - 3 + 1) * g.size * 4
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=need + aggregate.SCRATCH_MIN_FREE - 1))
+    assert not aggregate.write_scratch(tmp_path, 0, "x", g, 0, loss, grad)
+    assert not [p for p in (tmp_path / aggregate.SCRATCH).rglob("*") if p.is_file()]
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=need + aggregate.SCRATCH_MIN_FREE))
+    assert aggregate.write_scratch(tmp_path, 0, "x", g, 0, loss, grad)
+    assert aggregate.scratch_path(tmp_path, 0, "x", 0).stat().st_size == need
+
+
 def test_auto_keeps_rows_up_to_22_only():
     from ingest.config import Config
     assert Config().exhaustive_rows == "auto" and Config().keeps_rows  # the default run (N = 20) keeps its rows
