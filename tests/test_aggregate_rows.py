@@ -148,6 +148,35 @@ def test_c_reductions_equal_numpy():
     assert np.allclose(a["value"].to_numpy(), b["value"].to_numpy(), rtol=1e-12, atol=1e-12)
 
 
+def test_c_regrouped_reductions_equal_numpy():
+    """A regrouped unit's flip sums of the high nodes and its target-bin rows, C against numpy."""
+    import pyarrow as pa
+
+    from ingest import aggregate
+    if aggregate.library() is None:
+        pytest.skip("reduce.c cannot be compiled here: only the numpy path runs")
+    rng = np.random.default_rng(5)
+    g = aggregate.Layout(10, 6)
+    masks = aggregate.second_masks(g, 3)
+    loss = rng.uniform(0.1, 2, len(masks)).astype(np.float32)
+    grad = rng.normal(0, 0.1, (len(masks), g.hidden - g.shard_bits)).astype(np.float32)
+    k = g.hidden + 1
+    bins = np.floor(loss.astype(np.float64) / 0.002).astype(np.int64)
+    targets = pa.table({"n_on": np.arange(k, dtype=np.int32), "bin_lo": np.full(k, bins[0]), "bin_hi": np.full(k, bins[1]),
+                        "bin_threshold": np.full(k, bins[2]), "threshold": np.full(k, 1.0)})
+    native = aggregate.reduce_regrouped(g, masks, loss, grad, targets).table(0, 0)
+    saved = aggregate._loaded["dll"]
+    aggregate._loaded["dll"] = None
+    try:
+        plain = aggregate.reduce_regrouped(g, masks, loss, grad, targets).table(0, 0)
+    finally:
+        aggregate._loaded["dll"] = saved
+    keys = ["statistic", "n_on", "node", "node_on", "bin"]
+    a, b = pl.from_arrow(native).sort(keys), pl.from_arrow(plain).sort(keys)
+    assert a.select(keys).equals(b.select(keys)) and len(a) > 50
+    assert np.allclose(a["value"].to_numpy(), b["value"].to_numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_all_rows_refused_at_26_before_anything(tmp_path):
     store = tmp_path / "never"
     proc = run_cli("--store", str(store), "--hidden", "26", "--exhaustive-rows", "all")

@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -332,3 +333,23 @@ def test_a_changed_field_reruns_exactly_the_units_that_depend_on_it(store):
     unchanged = [rel for rel in before if rel.split("/")[0] in ("runs", "weights", "flip_paths", "mask_exhaustive",
                                                                "mask_landmarks", "input_grid")]
     assert len(unchanged) >= 12 and all(digest(store / rel) == before[rel] for rel in unchanged)
+
+
+def test_a_changed_training_field_reruns_every_unit_after_training(store):
+    """--epochs changes the network, which no later stage declares: every unit after training is
+    redone all the same (its fingerprint holds the network's training fingerprint), and the new
+    samples' losses are the new network's (recomputed here from its stored weights by the kernel)."""
+    from ingest import cli, stages
+
+    run_cli("--store", str(store), *TINY, "--train-seeds", "0,1", "--epochs", "2", check=True)
+    redone = units_redone(store)
+    units = {}
+    for key in manifest_of(store)["units"]:
+        units[key.split("/")[0]] = units.get(key.split("/")[0], 0) + 1
+    assert {"train", "samples", "exhaustive", "flip_paths", "grid", "summary"} <= set(redone)
+    assert all(redone[name] == units[name] for name in redone), redone
+    config, _ = cli.parse(["--store", str(store), *TINY, "--train-seeds", "0,1", "--epochs", "2"])
+    trained = stages.load_trained(config, store, 0)
+    drawn = pq.read_table(store / "mask_samples" / "run-0.parquet")
+    loss, _ = trained.kernel.evaluate(np.asarray(drawn["mask"].to_pylist(), dtype=np.int64))
+    assert np.array_equal(loss, np.asarray(drawn["loss"].to_pylist(), dtype=np.float32))
