@@ -282,3 +282,13 @@ def test_hidden_that_agrees_is_accepted(files, tmp_path):
     save_file(linear_state((4, 2), (3, 4), (2, 3)), str(path))
     config, _ = cli.parse(["--model", str(path), "--hidden", "4,3", "--test-data", str(files / "test.csv")])
     assert config.layers == (4, 3) and config.train_seeds == (0,) and config.dataset == "csv"
+
+
+def test_several_seeds_from_a_config_file_are_refused_with_model(files, tmp_path):
+    """Seeds from a config file are refused like the flag's (config.validate_model's own check is a
+    second line that the command line never reaches)."""
+    path = tmp_path / "net.safetensors"
+    save_file(linear_state((4, 2), (3, 4), (2, 3)), str(path))
+    toml = tmp_path / "run.toml"
+    toml.write_text(f'model = "{path}"\ntest_data = "{files / "test.csv"}"\ntrain_seeds = [0, 1]\n')
+    assert "--train-seeds does not apply to --model" in refused(tmp_path, "--config", str(toml))
