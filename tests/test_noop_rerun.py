@@ -2,7 +2,9 @@
 were; a moved store, or a changed flag, rebuilds the warehouse and it answers from its new place."""
 from __future__ import annotations
 
+import json
 import shutil
+import time
 
 import duckdb
 
@@ -19,7 +21,13 @@ def stamp(path):
 
 def test_a_rerun_that_changes_nothing_rebuilds_nothing(tmp_path):
     store, page = tmp_path / "store", tmp_path / "page" / "index.html"
+    started = time.perf_counter()
     run_cli("--store", str(store), "--report", str(page), *ARGS, check=True)
+    wall = time.perf_counter() - started
+    # each stage's recorded seconds lie within the run's own time (the closing table prints them)
+    stages = json.loads((store / "manifest.json").read_text())["stages"]
+    assert {"train", "warehouse", "report"} <= {s["stage"] for s in stages}
+    assert all(0 <= s["seconds"] <= wall for s in stages), stages
     before = {p: stamp(p) for p in (store / "warehouse.duckdb", page)}
     again = run_cli("--store", str(store), "--report", str(page), *ARGS, check=True)
     assert {p: stamp(p) for p in before} == before
