@@ -180,7 +180,8 @@ def check_f2(page: Page, wh: Warehouse):
 def check_f3(page: Page, wh: Warehouse):
     stats = wh.rows("select * from loss_stats where run_id = $run order by keep_prob")
     head, rows = page.table("t1")
-    assert head[:3] == ["p", "masks", "mean loss"]
+    assert head == ["p", "masks", "mean loss", "std loss", "mean log loss", "std log loss", "distinct masks",
+                    "all-on masks"]
     assert_table(rows, [[r["keep_prob"], r["n"], r["mean_loss"], r["std_loss"], r["mean_log_loss"], r["std_log_loss"],
                          r["distinct_masks"], r["all_on_count"]] for r in stats])
     shape = wh.rows("select * from sample_shape where run_id = $run order by keep_prob")
@@ -195,7 +196,8 @@ def check_f4(page: Page, wh: Warehouse):
     assert_table(rows, [[r["keep_prob"], r["n"], r["mean_grad"], r["std_grad"], r["mean_grad_log"], r["std_grad_log"]]
                         for r in stats])
     s = wh.row("select * from sanity_vs_study where run_id = $run")
-    _, rows = page.table("sanity")
+    head, rows = page.table("sanity")
+    assert head == ["sanity check", "this run", "study"]
     assert_table([row[1:] for row in rows], [[s["mean_grad_half"], s["study_mean_grad_half"]],
                                              [s["scaled_mean_grad"], s["study_scaled_mean_grad"]],
                                              [s["loss_difference"], s["study_loss_difference"]],
@@ -668,3 +670,15 @@ def test_f2_says_whether_the_mean_loss_is_monotone_in_p(means, words):
                           keep_probs=probs, run={"test_loss": 0.12}, kernel_width=0.03)
     text = f2.caption(ctx)
     assert words in text, text
+
+
+FIGURES = {"f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "exact-densities", "exact-means",
+           "importance", "interactions", "gradient-vs-knockout", "sizes", "complements"}
+
+
+def test_every_figure_section_draws_its_chart(page):
+    """The sections that are figures each hold their chart (F1 is the page's own interactive map; the
+    single knockouts and replication are tables)."""
+    drawn = {name for name, body in page.sections.items() if f'<div class="chart" id="vis-{name}">' in body}
+    assert drawn == FIGURES
+    assert '<div id="f1-readout"' in page.sections["f1"]
