@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from ingest import config as cfg
 from ingest import network, points
 from ingest.deep import MAX_DEPTH, DeepKernel
-from ingest.errors import UserError
+from ingest.errors import Parser, UserError
 from ingest.kernel import MaskKernel, logit_terms, mask_bits
 
 CHUNK = 1 << 18  # masks per evaluate_range call: bounds the output buffers whatever N
@@ -46,13 +46,9 @@ MAX_HIDDEN = 24  # 2^24 masks: ~10 s of kernel, a few minutes of naive baseline
 DEEP_NAIVE_BLOCK = 1_024  # masks per batched forward + backward of the deep naive baseline (~0.4 GB)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UserError(f"{message} (see --help)")
-
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m ingest.bench",
+    p = Parser(prog="python -m ingest.bench",
                 description="Time the exhaustive mask kernel against the study's per-mask way and a "
                             "naive vectorised baseline.")
     p.add_argument("--hidden", type=layer_sizes, default=[20],

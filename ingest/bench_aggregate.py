@@ -21,18 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest.errors import UserError
+from ingest.errors import Parser, UserError
 
 STAGES = ("exhaustive", "exhaustive_targets", "exhaustive_regrouped", "summary", "transforms")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UserError(f"{message} (see --help)")
-
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m ingest.bench_aggregate",
+    p = Parser(prog="python -m ingest.bench_aggregate",
                 description="Time aggregate-only enumeration (--exhaustive-rows none) against the per-mask path.")
     p.add_argument("--hidden", type=int, default=22, help="N, one hidden layer (default: 22)")
     p.add_argument("--test-points", type=int, default=1000, help="test points (default: 1000)")

@@ -28,16 +28,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ingest.errors import UserError
+from ingest.errors import Parser, UserError
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UserError(f"{message} (see --help)")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m ingest.bench_merge",
+    p = Parser(prog="python -m ingest.bench_merge",
                 description="Time the merge of --exhaustive-rows none's partial sums: baseline against current.")
     p.add_argument("store", type=Path, help="a store built with --exhaustive-rows none and several shards")
     p.add_argument("--run", type=int, default=None, help="one run id (default: every run with partial sums)")
@@ -216,8 +212,11 @@ def baseline_targets(run_id, hidden, merged):
 
 
 def baseline_tables(run_id, hidden, merged, target):
+    """The four summary tables from the baseline's sums; the tables are assembled by the same code as
+    the current merge's (merge.by_size_table, summary.bins_rows), so only the sums are timed apart."""
     from ingest.aggregate import FLIP_SUMS
-    from ingest.summary import BIN_WIDTH, _column
+    from ingest.merge import by_size_table
+    from ingest.summary import _column, bins_rows
     k = hidden + 1
     sums, partials = merged.sums, merged.rows
     n = _b_by_size(sums, "n", k)
@@ -230,30 +229,10 @@ def baseline_tables(run_id, hidden, merged, target):
         "log_loss": _b_centred(partials, "log_loss", col["sum_log_loss"].sum() / total, k, 1),
         "grad": _b_centred(partials, "grad", col["sum_grad"].sum() / (total * hidden), k, hidden),
     }
-    best_loss, best_mask = _b_extreme(partials, "best", k)
-    worst_loss, worst_mask = _b_extreme(partials, "worst", k)
     loss_bins = _b_bins_of(sums, "loss")
     median, near = _b_middle_and_near(partials, sums, target, k)
-    by_size = pa.table({
-        "run_id": _column(np.full(k, run_id), np.int32),
-        "n_on": _column(np.arange(k), np.int32),
-        "n": _column(n, np.int64),
-        **{name: _column(col[name], np.float64) for name in (
-            "sum_loss", "sum_loss2", "sum_log_loss", "sum_log_loss2", "sum_grad", "sum_grad2", "sum_grad_log",
-            "sum_grad_log2")},
-        **{f"c{p}_{name}": _column(centred[name][p - 1], np.float64)
-           for name in ("loss", "log_loss") for p in (1, 2, 3, 4)},
-        **{f"c{p}_grad": _column(centred["grad"][p - 1], np.float64) for p in (1, 2, 3, 4)},
-        "best_mask": _column(best_mask, np.int64),
-        "best_loss": _column(best_loss, np.float64),
-        "worst_mask": _column(worst_mask, np.int64),
-        "worst_loss": _column(worst_loss, np.float64),
-        "median_loss": _column(median, np.float64),
-        "n_near_best": _column(near, np.int64),
-        "sum_log_loss_complement": _column(col["sum_log_loss"][::-1], np.float64),
-        "sum_log_loss_complement2": _column(col["sum_log_loss2"][::-1], np.float64),
-        "sum_log_loss_x_complement": _column(col["sum_log_loss_x_complement"], np.float64),
-    })
+    by_size = by_size_table(run_id, n, col, centred, _b_extreme(partials, "best", k),
+                            _b_extreme(partials, "worst", k), median, near)
     keys = sorted((key for key, value in sums.get("node_n", {}).items() if value > 0),
                   key=lambda key: (key[1], key[2], key[0]))
     by_node = pa.table({
@@ -269,18 +248,8 @@ def baseline_tables(run_id, hidden, merged, target):
     for name in FLIP_SUMS:
         values = [sums.get(name, {}).get((-1, node, -1, 0), 0.0) for node in range(hidden)]
         flips[name] = _column(values, np.float64 if name.startswith("sum_") else np.int64)
-    parts = []
-    for name in ("loss", "log_loss", "grad", "grad_log"):
-        size, b, count, value = loss_bins if name == "loss" else _b_bins_of(sums, name)
-        parts.append(pa.table({
-            "run_id": _column(np.full(len(count), run_id), np.int32),
-            "quantity": pa.array([name] * len(count), pa.string()),
-            "n_on": _column(size, np.int32),
-            "bin": _column(b, np.int64),
-            "bin_width": _column(np.full(len(count), BIN_WIDTH), np.float64),
-            "n": _column(count, np.int64),
-            "sum_value": _column(value, np.float64),
-        }))
+    parts = [bins_rows(run_id, name, *(loss_bins if name == "loss" else _b_bins_of(sums, name)))
+             for name in ("loss", "log_loss", "grad", "grad_log")]
     return {"summary_by_size": by_size, "summary_by_node": by_node, "summary_flips": pa.table(flips),
             "summary_bins": pa.concat_tables(parts)}
 

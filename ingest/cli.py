@@ -11,12 +11,8 @@ from pathlib import Path
 
 from ingest import config as cfg
 from ingest import data, stages
-from ingest.errors import UserError
+from ingest.errors import Parser, UserError
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2 via UserError, instead of usage + traceback-free exit
-        raise UserError(f"{message} (see --help)")
 
 
 def flag(name: str) -> str:
@@ -48,7 +44,7 @@ def stages_epilog() -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m ingest.run", allow_abbrev=False, epilog=stages_epilog(),
+    p = Parser(prog="python -m ingest.run", allow_abbrev=False, epilog=stages_epilog(),
                 formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="Train the study's network, evaluate masks, write the store and the warehouse.")
     p.add_argument("--config", type=Path, metavar="FILE.toml",

@@ -15,16 +15,12 @@ from pathlib import Path
 
 from ingest import config as cfg
 from ingest import signals
-from ingest.errors import UserError
+from ingest.errors import Parser, UserError
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UserError(f"{message} (see --help)")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m ingest.estimators", allow_abbrev=False,
+    p = Parser(prog="python -m ingest.estimators", allow_abbrev=False,
                 description="Measure sampled Shapley and Banzhaf estimators against the exact values "
                             "of an existing store, and print one JSON line per estimator.")
     p.add_argument("--store", default="store", metavar="DIR", help="a complete Knockout store (default: store)")

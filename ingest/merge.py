@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from ingest.aggregate import FLIP_SUMS
-from ingest.summary import BIN_WIDTH, NEAR_BEST, _column
+from ingest.summary import BIN_WIDTH, NEAR_BEST, _column, bins_rows
 
 
 def targets(run_id: int, hidden: int, merged: Merged) -> pa.Table:
@@ -357,30 +357,9 @@ def merged_tables(run_id: int, hidden: int, merged: Merged, target: pa.Table | N
         "log_loss": _centred(merged, "log_loss", col["sum_log_loss"].sum() / total, k, 1),
         "grad": _centred(merged, "grad", col["sum_grad"].sum() / (total * hidden), k, hidden),
     }
-    best_loss, best_mask = _extreme(merged, "best", k)
-    worst_loss, worst_mask = _extreme(merged, "worst", k)
     median, near = _middle_and_near(merged, target, k)
-    by_size = pa.table({
-        "run_id": _column(np.full(k, run_id), np.int32),
-        "n_on": _column(np.arange(k), np.int32),
-        "n": _column(n, np.int64),
-        **{name: _column(col[name], np.float64) for name in (
-            "sum_loss", "sum_loss2", "sum_log_loss", "sum_log_loss2", "sum_grad", "sum_grad2", "sum_grad_log",
-            "sum_grad_log2")},
-        **{f"c{p}_{name}": _column(centred[name][p - 1], np.float64)
-           for name in ("loss", "log_loss") for p in (1, 2, 3, 4)},
-        **{f"c{p}_grad": _column(centred["grad"][p - 1], np.float64) for p in (1, 2, 3, 4)},
-        "best_mask": _column(best_mask, np.int64),
-        "best_loss": _column(best_loss, np.float64),
-        "worst_mask": _column(worst_mask, np.int64),
-        "worst_loss": _column(worst_loss, np.float64),
-        "median_loss": _column(median, np.float64),
-        "n_near_best": _column(near, np.int64),
-        # a mask of size k has a complement of size N − k: those sums are the other size's
-        "sum_log_loss_complement": _column(col["sum_log_loss"][::-1], np.float64),
-        "sum_log_loss_complement2": _column(col["sum_log_loss2"][::-1], np.float64),
-        "sum_log_loss_x_complement": _column(col["sum_log_loss_x_complement"], np.float64),
-    })
+    by_size = by_size_table(run_id, n, col, centred, _extreme(merged, "best", k), _extreme(merged, "worst", k),
+                            median, near)
     # in summary.by_node's order: node, then node_on, then n_on
     counts = merged.summed("node_n")
     keep = np.flatnonzero(counts.value > 0)
@@ -401,24 +380,41 @@ def merged_tables(run_id: int, hidden: int, merged: Merged, target: pa.Table | N
         at = (rows.n_on == -1) & (rows.node_on == -1) & (rows.bin == 0) & (rows.node >= 0) & (rows.node < hidden)
         values[rows.node[at]] = rows.value[at]
         flips[name] = _column(values, np.float64 if name.startswith("sum_") else np.int64)
-    parts = []
-    for name in ("loss", "log_loss", "grad", "grad_log"):
-        size, b, count, value = _bins_of(merged, name)
-        parts.append(pa.table({
-            "run_id": _column(np.full(len(count), run_id), np.int32),
-            "quantity": pa.array([name] * len(count), pa.string()),
-            "n_on": _column(size, np.int32),
-            "bin": _column(b, np.int64),
-            "bin_width": _column(np.full(len(count), BIN_WIDTH), np.float64),
-            "n": _column(count, np.int64),
-            "sum_value": _column(value, np.float64),
-        }))
+    parts = [bins_rows(run_id, name, *_bins_of(merged, name)) for name in ("loss", "log_loss", "grad", "grad_log")]
     return {
         "summary_by_size": by_size,
         "summary_by_node": by_node,
         "summary_flips": pa.table(flips),
         "summary_bins": pa.concat_tables(parts),
     }
+
+
+def by_size_table(run_id: int, n: np.ndarray, col: dict, centred: dict, best: tuple, worst: tuple,
+                  median: np.ndarray, near: np.ndarray) -> pa.Table:
+    """summary_by_size from the merged sums by size (`col`), the centred moments, (loss, mask) of the
+    best and the worst mask of each size, the median and the count near the best."""
+    k = len(n)
+    return pa.table({
+        "run_id": _column(np.full(k, run_id), np.int32),
+        "n_on": _column(np.arange(k), np.int32),
+        "n": _column(n, np.int64),
+        **{name: _column(col[name], np.float64) for name in (
+            "sum_loss", "sum_loss2", "sum_log_loss", "sum_log_loss2", "sum_grad", "sum_grad2", "sum_grad_log",
+            "sum_grad_log2")},
+        **{f"c{p}_{name}": _column(centred[name][p - 1], np.float64)
+           for name in ("loss", "log_loss") for p in (1, 2, 3, 4)},
+        **{f"c{p}_grad": _column(centred["grad"][p - 1], np.float64) for p in (1, 2, 3, 4)},
+        "best_mask": _column(best[1], np.int64),
+        "best_loss": _column(best[0], np.float64),
+        "worst_mask": _column(worst[1], np.int64),
+        "worst_loss": _column(worst[0], np.float64),
+        "median_loss": _column(median, np.float64),
+        "n_near_best": _column(near, np.int64),
+        # a mask of size k has a complement of size N − k: those sums are the other size's
+        "sum_log_loss_complement": _column(col["sum_log_loss"][::-1], np.float64),
+        "sum_log_loss_complement2": _column(col["sum_log_loss2"][::-1], np.float64),
+        "sum_log_loss_x_complement": _column(col["sum_log_loss_x_complement"], np.float64),
+    })
 
 
 def sample_flips(run_id: int, hidden: int, samples: pa.Table, kernel) -> pa.Table:

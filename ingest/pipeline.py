@@ -166,9 +166,8 @@ def _run_with(plan, store: Path, report: Path | None, ledger: Ledger, runner) ->
                     bar.update(step)
             if reused:
                 bar.note = f"reused {reused} of {count(len(todo), 'file')}"
-        if stage.name == "exhaustive_regrouped":  # the first units' spill has served (ingest/aggregate.py)
-            from ingest.aggregate import remove_scratch
-            remove_scratch(store)
+        if stage.done is not None:
+            stage.done(store)
 
     runner.release()  # every unit is done: the rest happens in this process
     signals.check()

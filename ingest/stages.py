@@ -38,6 +38,8 @@ class Stage:
     uses: tuple[str, ...] = ()
     # Networks worked on at once (threads): for numpy-bound stages that do not thread themselves.
     threads: int = 1
+    # Called with the store once every network's units of the stage are done or reused.
+    done: Callable | None = None
 
     def inputs(self, config, run_id: int) -> dict:
         """The values it reads, for one network's fingerprint. A network depends on its own seed,
@@ -68,9 +70,9 @@ STAGES: dict[str, Stage] = {}
 
 
 def stage(name: str, reads: tuple[str, ...], parts: Callable | None = None, uses: tuple[str, ...] = (),
-          threads: int = 1):
+          threads: int = 1, done: Callable | None = None):
     def declare(work: Callable) -> Callable:
-        STAGES[name] = Stage(name, tuple(reads), work, parts, tuple(uses), threads)
+        STAGES[name] = Stage(name, tuple(reads), work, parts, tuple(uses), threads, done)
         return work
     return declare
 
@@ -378,10 +380,16 @@ def regrouped_units(config) -> list[tuple[int, int]]:
     return units if _aggregate_only(config) else [(0, 0)]
 
 
+def remove_spill(store: Path) -> None:
+    """The mirror-pair units' spill has served once the regrouped units are done (ingest/aggregate.py)."""
+    from ingest import aggregate
+    aggregate.remove_scratch(store)
+
+
 # Aggregate-only enumeration: every mask again, grouped so that the flips of the high nodes lie
 # inside a unit (ingest/aggregate.py); none when one shard holds every mask, or with per-mask rows.
 @stage("exhaustive_regrouped", reads=("hidden", "mask_layers", "exhaustive", "exhaustive_rows", "shard_masks"),
-       parts=regrouped_units, uses=("exhaustive_targets",), threads=2)
+       parts=regrouped_units, uses=("exhaustive_targets",), threads=2, done=remove_spill)
 def exhaustive_regrouped(config, store: Path, t: Trained, part: int, lo: int, hi: int) -> list[Path]:
     import pyarrow.parquet as pq
 

@@ -266,16 +266,21 @@ def bins(run_id: int, loss: np.ndarray, sizes: np.ndarray, passes: _GradPasses) 
             totals = np.bincount(key, weights=values, minlength=k * span)
             keep = np.flatnonzero(counts)
             size, b, n, total = keep // span, keep % span + b_lo, counts[keep], totals[keep]
-        parts.append(pa.table({
-            "run_id": _column(np.full(len(n), run_id), np.int32),
-            "quantity": pa.array([name] * len(n), pa.string()),
-            "n_on": _column(size, np.int32),
-            "bin": _column(b, np.int64),
-            "bin_width": _column(np.full(len(n), BIN_WIDTH), np.float64),
-            "n": _column(n, np.int64),
-            "sum_value": _column(total, np.float64),
-        }))
+        parts.append(bins_rows(run_id, name, size, b, n, total))
     return pa.concat_tables(parts)
+
+
+def bins_rows(run_id: int, quantity: str, size, b, n, total) -> pa.Table:
+    """summary_bins' rows of one quantity: per (n_on, bin) the count and the summed value."""
+    return pa.table({
+        "run_id": _column(np.full(len(n), run_id), np.int32),
+        "quantity": pa.array([quantity] * len(n), pa.string()),
+        "n_on": _column(size, np.int32),
+        "bin": _column(b, np.int64),
+        "bin_width": _column(np.full(len(n), BIN_WIDTH), np.float64),
+        "n": _column(n, np.int64),
+        "sum_value": _column(total, np.float64),
+    })
 
 
 def sample_flips(run_id: int, loss: np.ndarray, grad: np.ndarray, samples: pa.Table,

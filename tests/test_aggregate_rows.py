@@ -135,17 +135,25 @@ def test_c_reductions_equal_numpy():
     grad = rng.normal(0, 0.1, (128, hidden)).astype(np.float32)
     if aggregate.library() is None:
         pytest.skip("reduce.c cannot be compiled here: only the numpy path runs")
-    native = aggregate.reduce_pair(hidden, starts, size, loss, grad).table(0, 0)
+    assert_c_equals_numpy(lambda: aggregate.reduce_pair(hidden, starts, size, loss, grad))
+
+
+def assert_c_equals_numpy(reduce) -> int:
+    """reduce() (a Partial) with reduce.c and with its numpy fallback: the same rows, the same values
+    to rtol 1e-12. Returns how many rows."""
+    from ingest import aggregate
+    native = reduce().table(0, 0)
     saved = aggregate._loaded["dll"]
     aggregate._loaded["dll"] = None
     try:
-        plain = aggregate.reduce_pair(hidden, starts, size, loss, grad).table(0, 0)
+        plain = reduce().table(0, 0)
     finally:
         aggregate._loaded["dll"] = saved
     keys = ["statistic", "n_on", "node", "node_on", "bin"]
     a, b = pl.from_arrow(native).sort(keys), pl.from_arrow(plain).sort(keys)
     assert a.select(keys).equals(b.select(keys))
     assert np.allclose(a["value"].to_numpy(), b["value"].to_numpy(), rtol=1e-12, atol=1e-12)
+    return len(a)
 
 
 def test_c_regrouped_reductions_equal_numpy():
@@ -164,17 +172,7 @@ def test_c_regrouped_reductions_equal_numpy():
     bins = np.floor(loss.astype(np.float64) / 0.002).astype(np.int64)
     targets = pa.table({"n_on": np.arange(k, dtype=np.int32), "bin_lo": np.full(k, bins[0]), "bin_hi": np.full(k, bins[1]),
                         "bin_threshold": np.full(k, bins[2]), "threshold": np.full(k, 1.0)})
-    native = aggregate.reduce_regrouped(g, masks, loss, grad, targets).table(0, 0)
-    saved = aggregate._loaded["dll"]
-    aggregate._loaded["dll"] = None
-    try:
-        plain = aggregate.reduce_regrouped(g, masks, loss, grad, targets).table(0, 0)
-    finally:
-        aggregate._loaded["dll"] = saved
-    keys = ["statistic", "n_on", "node", "node_on", "bin"]
-    a, b = pl.from_arrow(native).sort(keys), pl.from_arrow(plain).sort(keys)
-    assert a.select(keys).equals(b.select(keys)) and len(a) > 50
-    assert np.allclose(a["value"].to_numpy(), b["value"].to_numpy(), rtol=1e-12, atol=1e-12)
+    assert assert_c_equals_numpy(lambda: aggregate.reduce_regrouped(g, masks, loss, grad, targets)) > 50
 
 
 def test_all_rows_refused_at_26_before_anything(tmp_path):
