@@ -7,9 +7,9 @@ repository, and their score per module: killed / total and the survivors.
     python -m mutation.score --recheck                                # survivors against whole test files
     python -m mutation.score --run --sample 200 --seed 1 'ingest.*'    # a random sample of the mutants
 
-A full run over ingest/ and reports/ is about 25,000 mutants, days on two cores. `--sample K` picks
-K of the mutants not yet checked, uniformly at random (seeded) among those the patterns name, and runs
-only them; the score of a sample is an estimate, printed with its 95% (Wilson) interval, and its
+A full run over ingest/ and reports/ is about 25,000 mutants, days on two cores. `--sample K` picks,
+for each pattern, K of the mutants not yet checked, uniformly at random (seeded) among those it names,
+and runs only them; the score of a sample is an estimate, printed with its 95% (Wilson) interval, and its
 survivors are listed like any others.
 
 mutmut ([tool.mutmut] in pyproject.toml) writes its mutated tree to ./mutants of the folder it runs
@@ -43,6 +43,7 @@ from pathlib import Path
 from mutation.common import copy_repository
 
 DEFAULT_WORKDIR = Path("/tmp/knockout-mutmut")
+EQUIVALENT = Path(__file__).with_name("equivalent.toml")
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 35: "suspicious",
           36: "timeout", 37: "caught by type check", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout",
           -11: "segfault", -9: "segfault", None: "not checked"}  # mutmut's own meaning of its exit codes
@@ -98,7 +99,7 @@ def recheck(repo: Path, survivors: list[str], done: dict[str, bool]) -> None:
 
 
 def draw(repo: Path, patterns: list[str], k: int, seed: int, workdir: Path) -> list[str]:
-    """K mutant names drawn without replacement among the unchecked mutants the patterns name. mutmut
+    """K mutant names from each pattern, drawn without replacement among the unchecked mutants it names. mutmut
     makes its mutants (and the record of which tests reach which function) on its first run, so a
     run that matches no mutant comes first when none are there yet. The draw is kept in
     workdir/sample-<seed>.json."""
@@ -107,12 +108,29 @@ def draw(repo: Path, patterns: list[str], k: int, seed: int, workdir: Path) -> l
         subprocess.run(["nice", "-n", "10", sys.executable, "-m", "mutmut", "run", "--max-children", "2",
                         "no_mutant_is_named_this"], cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     unchecked = sorted(key for meta in (repo / "mutants").glob("**/*.py.meta")
-                       for key, code in json.loads(meta.read_text())["exit_code_by_key"].items()
-                       if code is None and any(fnmatch(key, pattern) for pattern in patterns))
-    names = sorted(random.Random(seed).sample(unchecked, min(k, len(unchecked))))
-    (workdir / f"sample-{seed}.json").write_text(json.dumps({"patterns": patterns, "of": len(unchecked),
-                                                            "names": names}, indent=1))
+                       for key, code in json.loads(meta.read_text())["exit_code_by_key"].items() if code is None)
+    rng = random.Random(seed)
+    names: list[str] = []
+    of = {}
+    for pattern in patterns:  # K from each pattern's own mutants, so each package has its own estimate
+        pool = [key for key in unchecked if fnmatch(key, pattern) and key not in names]
+        of[pattern] = len(pool)
+        names += rng.sample(pool, min(k, len(pool)))
+    names = sorted(names)
+    (workdir / f"sample-{seed}.json").write_text(json.dumps({"patterns": patterns, "of": of, "names": names},
+                                                            indent=1))
     return names
+
+
+def judged(path: Path | None = None) -> dict[str, str]:
+    """{mutant: why it cannot change what the code does}, read by hand from its diff and kept in
+    mutation/equivalent.toml; such a mutant is left out of the second score line. A name there that
+    does not survive is not left out (the list is a judgement on survivors only)."""
+    import tomllib
+    path = path or EQUIVALENT
+    if not path.exists():
+        return {}
+    return {key: entry["why"] for key, entry in tomllib.loads(path.read_text()).items()}
 
 
 def wilson(killed: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -133,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--diff", action="store_true", help="print each survivor's diff (mutmut show)")
     parser.add_argument("--recheck", action="store_true", help="run each survivor against its tests' whole files")
     parser.add_argument("--sample", type=int, default=0, metavar="K",
-                        help="with --run: K unchecked mutants drawn at random among those the patterns name")
+                        help="with --run: K unchecked mutants drawn at random among those each pattern names")
     parser.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
     args = parser.parse_args(argv)
     repo = args.workdir / "repo"
@@ -178,16 +196,23 @@ def main(argv: list[str] | None = None) -> int:
     n = sum(total.values())
     killed = total["killed"] + total["killed by its files"]
     print(f"{'total':<28} {killed:>7} {n:>6} {100 * killed / max(n, 1):>5.0f}% {sum(generated.values()):>6}")
+    equivalent = judged()
     for package in ("ingest", "reports"):
-        here = [status for module, statuses in by_module.items() if module.split(".")[0] == package
-                for status in statuses.values()]
-        k = sum(status.startswith("killed") for status in here)
+        here = {key: status for module, statuses in by_module.items() if module.split(".")[0] == package
+                for key, status in statuses.items()}
+        k = sum(status.startswith("killed") for status in here.values())
         if here:  # a sample of the package's mutants estimates its score within this interval
             lo, hi = wilson(k, len(here))
             print(f"{package + '/':<28} {k:>7} {len(here):>6} {100 * k / len(here):>5.0f}%  "
                   f"95% interval {100 * lo:.0f}–{100 * hi:.0f}%")
+            same = sum(key in equivalent and not status.startswith("killed") for key, status in here.items())
+            if same:  # the score among the mutants that change what the code does
+                n = len(here) - same
+                lo, hi = wilson(k, n)
+                print(f"{package + '/ but equivalent':<28} {k:>7} {n:>6} {100 * k / n:>5.0f}%  "
+                      f"95% interval {100 * lo:.0f}–{100 * hi:.0f}%  ({same} equivalent, {EQUIVALENT.name})")
     for key, status in survivors:
-        print(f"{status}: {key}")
+        print(f"{status}: {key}" + (f"  [equivalent: {equivalent[key]}]" if key in equivalent else ""))
         if args.diff:
             shown = subprocess.run([sys.executable, "-m", "mutmut", "show", key], cwd=repo, capture_output=True, text=True)
             print("    " + "\n    ".join(line for line in shown.stdout.splitlines()[1:] if line.startswith(("+", "-"))
