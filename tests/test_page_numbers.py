@@ -374,11 +374,66 @@ def check_importance(page: Page, wh: Warehouse):
     assert_shows(text, rf"add up to ({NUMBER}) = loss\(all on\) − loss\(all off\) = ({NUMBER})", s["shapley_sum"],
                  s["loss_all_on_minus_all_off"])
     assert_shows(text, rf"({NUMBER}) nodes? ha(?:ve|s) a positive Shapley value", s["n_raise_loss"])
+    # how many of those are bias-like, with its verb: "1 is", "2 are", "all 3 are"
+    if not s["n_bias_like"]:
+        assert "no node of this network is bias-like" in text
+    else:
+        said = re.search(r"(?:all (\d+) are|(\d+) (is|are)) bias-like \(of (\d+) bias-like nodes?\)", text)
+        assert said, text
+        if said.group(1):
+            assert int(said.group(1)) == s["n_raise_loss"] == s["n_raise_loss_bias_like"] > 1
+        else:
+            assert int(said.group(2)) == s["n_raise_loss_bias_like"]
+            assert said.group(3) == ("is" if s["n_raise_loss_bias_like"] == 1 else "are"), said.group(0)
+        assert int(said.group(4)) == s["n_bias_like"]
     rho = {r["score_b"]: r["spearman"] for r in wh.rows("select * from importance_rank_corr where run_id = $run"
                                                         " and score_a = 'shapley'")}
     assert_shows(text, rf"Banzhaf ({NUMBER}), mean gradient, sampled masks ({NUMBER}), gradient, full network "
                        rf"({NUMBER}) and single knockout ({NUMBER})", rho["banzhaf"], rho["mean_grad_sampled"],
                  rho["grad_full"], rho["knockout_effect"])
+
+
+@pytest.mark.parametrize("same_test_points, same_mask_seed, says_other_seeds", [
+    (True, True, False), (False, True, True), (True, False, True), (False, False, True), (None, None, False),
+])
+@pytest.mark.parametrize("hidden", [20, 6])
+def test_the_study_comparison_says_when_seeds_or_widths_differ(same_test_points, same_mask_seed, says_other_seeds,
+                                                               hidden):
+    """The sentences around the study comparison, for each way a run can differ from the study (the test
+    store differs in every way, so the other branches are checked here with made-up settings)."""
+    from types import SimpleNamespace
+
+    from reports.sections.header import comparison_caption
+
+    class Study:
+        def frame(self, sql):
+            assert "study_hidden" in sql
+            return pl.DataFrame({"hidden": [20]})
+    ctx = SimpleNamespace(wh=Study(), hidden=hidden, study_probs=[0.25, 0.5, 0.75], keep_probs=[0.25, 0.5, 0.75],
+                          config={"samples_per_prob": 10000})
+    setup = {"same_keep_probs": True, "same_samples_per_prob": True, "study_masks": 30000,
+             "study_samples_per_prob": 10000, "same_test_points": same_test_points, "same_mask_seed": same_mask_seed}
+    text = comparison_caption(ctx, setup, 10)
+    assert ("other numpy seeds than the study's" in text) == says_other_seeds
+    assert ("The same test points and the same 30,000 sampled masks" in text) == bool(same_test_points and same_mask_seed)
+    assert ("has 6 hidden neurons and the study's 20" in text) == (hidden == 6)
+    assert ("do not hang on one training run" in text) == (hidden == 20)
+
+
+@pytest.mark.parametrize("harmful, harmful_bias, n_bias_like, one_layer, words", [
+    (3, 1, 2, True, "1 is bias-like (of 2 bias-like nodes)"),
+    (3, 2, 2, True, "2 are bias-like (of 2 bias-like nodes)"),
+    (3, 0, 1, True, "0 are bias-like (of 1 bias-like node)"),
+    (2, 2, 4, True, "all 2 are bias-like (of 4 bias-like nodes)"),
+    (1, 1, 1, True, "1 is bias-like (of 1 bias-like node)"),
+    (3, 0, 0, True, "no node of this network is bias-like"),
+    (3, 0, 0, False, "whether a unit is bias-like is a one-layer notion, not defined for this network"),
+])
+def test_the_importance_caption_counts_bias_like_nodes_in_words(harmful, harmful_bias, n_bias_like, one_layer,
+                                                                  words):
+    """The test store has no bias-like node, so the counted branch is checked here with made-up counts."""
+    from reports.sections.importance import bias_words
+    assert bias_words(harmful, harmful_bias, n_bias_like, one_layer) == words
 
 
 def chart_rows(page: Page, chart_id: str, header: str) -> list[dict]:
@@ -519,6 +574,16 @@ def check_replication(page: Page, wh: Warehouse):
                        rf"exact one after ({NUMBER})(?:–({NUMBER}))?",
                  *span(r["min_decay_length"], r["max_decay_length"]),
                  *span(r["min_decay_length_exact"], r["max_decay_length_exact"]))
+    # the verdict sentence counts the networks: "every one of the n", and "k of n" for the split ones
+    n = len(summary)
+    verdict = re.search(r"Holds for (every one of the (\d+) networks|this network):", text)
+    if verdict:
+        assert verdict.group(1) == (f"every one of the {n} networks" if n > 1 else "this network"), verdict.group(0)
+    some = re.search(r"Holds for some networks only — luck of the network: (.*?)\.(?: [A-Z]|$)", text)
+    if some:
+        counts = re.findall(r"\((\d+) of (\d+)\)", some.group(1))
+        assert counts and all(0 < int(k) < int(total) == n for k, total in counts), some.group(0)
+    assert verdict or some or "Fails for" in text, text
     if r["min_paths_study_every"] is None:
         assert f"no one number of paths makes every exact curve give the study's {study_range}" in text
     else:

@@ -211,3 +211,40 @@ def test_nodes_said_to_be_in_shapley_order_are_in_shapley_order(specs, small_sto
                 assert item["sort"] == want, f"{anchor}: {channel} order {item['sort']} is not {want}"
                 found += 1
     assert found >= 2
+
+
+def axis_groups(spec: dict):
+    """The views that draw one set of axes: a layer's members together, any other view alone."""
+    if "layer" in spec:
+        yield spec["layer"]
+    elif "encoding" in spec:
+        yield [spec]
+    for key in ("hconcat", "vconcat", "concat"):
+        for child in spec.get(key, []):
+            yield from axis_groups(child)
+    if "spec" in spec:
+        yield from axis_groups(spec["spec"])
+
+
+def test_no_axis_is_titled_with_a_column_name(specs):
+    """Vega-Lite titles an axis with its field's name unless told otherwise; a page that shows "x" or
+    "density" under an axis has left a reader to guess. Every x and y axis that draws a field has a
+    title of its own (or none, on purpose) in one of the layers that share it; a legend without one
+    shows a field named in words."""
+    checked = 0
+    for anchor, spec in specs.items():
+        for group in axis_groups(spec):
+            for channel in ("x", "y", "color", "strokeDash"):
+                defs = [m.get("encoding", {}).get(channel) for m in group]
+                defs = [d for d in defs if isinstance(d, dict) and "field" in d]
+                if not defs:
+                    continue
+                checked += 1
+                guide = "axis" if channel in ("x", "y") else "legend"
+                titled = any("title" in d or d.get(guide, {}) is None or "title" in (d.get(guide) or {})
+                             for d in defs)
+                if channel in ("x", "y"):
+                    assert titled, f"{anchor}: the {channel} axis of {[d['field'] for d in defs]} has no title"
+                else:
+                    assert titled or " " in defs[0]["field"], f"{anchor}: legend titled {defs[0]['field']!r}"
+    assert checked > 40

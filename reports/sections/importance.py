@@ -106,21 +106,25 @@ def rho_text(name: str, value) -> str:
     return f"{name} {fmt.fixed(value, 2)}"
 
 
+def bias_words(harmful: int, harmful_bias: int, n_bias_like: int, one_layer: bool) -> str:
+    """How many of the `harmful` nodes (positive Shapley value) are bias-like, in words."""
+    if not one_layer:
+        return "whether a unit is bias-like is a one-layer notion, not defined for this network"
+    if not n_bias_like:
+        return "no node of this network is bias-like"
+    text = (f"all {harmful} are" if harmful > 1 and harmful_bias == harmful
+            else f"{harmful_bias} {'is' if harmful_bias == 1 else 'are'}")
+    return text + f" bias-like (of {fmt.plural(n_bias_like, 'bias-like node')})"
+
+
 def caption(ctx) -> str:
     s = ctx.wh.run_row(QUERIES["summary"])
     short = {column: name for column, _, name, _ in scores(ctx)}
     rho = {r["score_b"]: r["spearman"] for r in ctx.wh.run_frame(QUERIES["rank_corr"]).iter_rows(named=True)
            if r["score_a"] == "shapley"}
     cheap = fmt.join(rho_text(short[c], rho.get(c)) for c in ("mean_grad_sampled", "grad_full", "knockout_effect"))
-    harmful, harmful_bias = s["n_raise_loss"], s["n_raise_loss_bias_like"]
-    if not ctx.one_layer:
-        bias_text = "whether a unit is bias-like is a one-layer notion, not defined for this network"
-    elif not s["n_bias_like"]:
-        bias_text = "no node of this network is bias-like"
-    else:
-        bias_text = (f"all {harmful} are" if harmful > 1 and harmful_bias == harmful
-                     else f"{harmful_bias} {'is' if harmful_bias == 1 else 'are'}")
-        bias_text += f" bias-like (of {s['n_bias_like']} bias-like nodes)"
+    harmful = s["n_raise_loss"]
+    bias_text = bias_words(harmful, s["n_raise_loss_bias_like"], s["n_bias_like"], ctx.one_layer)
     best = s["best_cheap_score"]
     verdict = (f"The cheap score that would have told you the truth is the {short[best]} "
                f"(ρ = {fmt.fixed(s['best_cheap_spearman'], 2)})" if best else "No cheap score ranks the nodes at all")
