@@ -312,3 +312,16 @@ def test_finding_sentences_name_the_widths_where_a_finding_holds_fails_or_is_und
     everywhere = findings.with_columns(pl.col("n_judged").alias("n_holding"))
     sentence = next(s for s in sweep.finding_sentences(everywhere, limits) if "path correlation" in s)
     assert sentence.endswith("holds for every network at every width where it is defined (not defined at N = 16).")
+
+
+def test_the_sweep_pages_charts_explain_themselves(sweep_store):
+    """The checks every chart of the run's page passes (tests/chart_specs.py), on the sweep page as it
+    was written."""
+    from tests import chart_specs
+    specs = chart_specs.page_specs((sweep_store.parent / "sweep.html").read_text())
+    assert specs
+    assert chart_specs.fields_in_data(specs) >= 5
+    assert chart_specs.formats_d3_reads(specs) >= 1
+    chart_specs.tooltips_say_how_they_round(specs)
+    assert chart_specs.listed_values_drawn(specs) >= 1
+    assert chart_specs.axes_titled_in_words(specs) >= 2
