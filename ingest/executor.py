@@ -100,6 +100,10 @@ class Ray:
             # handles SIGTERM for the run, as with the local executor
             logging.getLogger("ray._private.worker").addFilter(
                 lambda record: "SIGTERM handler is not set" not in record.getMessage())
+            # nor its notice that a local instance uses token authentication (its default) under the
+            # run's own output, such as a one-line error
+            logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(
+                lambda record: "Token authentication is enabled" not in record.getMessage())
             path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
             kwargs = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
             if address:  # the cluster's workers learn where the code is from the job's runtime environment
@@ -119,6 +123,9 @@ class Ray:
             self._ready.set()
         self._stop.wait()
         if self._failure is None:
+            # a warm-up still running at shutdown (a run refused right after the start) makes Ray's core
+            # print "Failed to push error to driver" under the run's one-line error: let them end first
+            self.ray.wait(self._warm, num_returns=len(self._warm), timeout=60)
             self.ray.shutdown()  # here, off the driver's path: the warehouse and page build meanwhile
 
     def _started(self):
