@@ -124,3 +124,14 @@ def test_unwritable_store_is_refused():
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: cannot write to store /proc/knockout-store")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text, line", [
+    ("one line", "one line"), ("two\nlines", "two lines"), ("carriage\rreturn", "carriage return"),
+    ("  spaced\n\tout  ", "spaced out"), ("kept  as is", "kept  as is"),
+])
+def test_an_error_message_is_printed_on_one_line(text, line):
+    """A message with a line break (from a library, or a path a user typed) is folded onto one line."""
+    from ingest.run import one_line
+    assert one_line(text) == line
+    assert one_line(ValueError(text)) == line

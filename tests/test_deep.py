@@ -272,9 +272,12 @@ def test_empty_and_invalid_requests():
         k.pointwise(64)
     too_deep = random_layers([2, 2, 2, 2, 2], seed=0)
     wrong_chain = [layers[0], (np.zeros((3, 4)), np.zeros(3)), layers[2]]
-    for kwargs in ({"layers": too_deep}, {"layers": wrong_chain}, {"activation": "sigmoid"},
-                   {"mask_layers": [3]}, {"mask_layers": [0, 1]}):
-        with pytest.raises(ValueError):
+    three_logits = [layers[0], layers[1], (np.zeros((3, 3)), np.zeros(3))]
+    for kwargs, says in (({"layers": too_deep}, "1 … 4 hidden layers, got 5"), ({"layers": wrong_chain}, "do not chain"),
+                         ({"layers": three_logits}, "must have 2 logits, got 3"),
+                         ({"activation": "sigmoid"}, "activation must be one of"),
+                         ({"mask_layers": [3]}, "must lie in 1 … 2"), ({"mask_layers": [0, 1]}, "must lie in 1 … 2")):
+        with pytest.raises(ValueError, match=says):
             DeepKernel(**{"layers": layers, "x": x, "y": y, **kwargs})
 
 

@@ -76,6 +76,19 @@ def test_executor_mistakes_are_one_line_and_touch_nothing(tmp_path, flags, words
     assert not (tmp_path / "store").exists()
 
 
+@pytest.mark.parametrize("address, parsed", [
+    ("10.0.0.2:6379", ("10.0.0.2", 6379)), ("ray://head:10001", ("head", 10001)), ("[::1]:1", ("::1", 1)),
+    ("h:65535", ("h", 65535)), ("h:0", None), ("h:65536", None), (":6379", None), ("h:", None), ("h:-1", None),
+    ("h:63x", None), ("head", None),
+])
+def test_a_ray_address_is_a_host_and_a_port_from_1_to_65535(address, parsed):
+    if parsed is None:
+        with pytest.raises(UserError, match="must be HOST:PORT"):
+            executor.parse_address(address)
+    else:
+        assert executor.parse_address(address) == parsed
+
+
 def test_ray_missing_says_how_to_install(monkeypatch):
     monkeypatch.setattr(executor, "installed", lambda: False)
     with pytest.raises(UserError, match=r"needs Ray, which is not installed: pip install -e '\.\[ray\]'"):

@@ -60,6 +60,16 @@ def test_one_runs_row_per_network_with_its_parameters(sweep_store):
         config = json.loads(r["config"])
         assert (config["hidden"], config["dataset"], config["train_seeds"]) == (r["hidden"], r["dataset"],
                                                                                 [r["train_seed"]])
+    # the manifest names each network by its swept values, as the sweep file wrote them
+    manifest = json.loads((sweep_store / "manifest.json").read_text())
+    shown = [m["network"] for m in sorted(manifest["runs"], key=lambda m: m["run_id"])]
+    assert shown == [{"hidden": h, "dataset": d, "train_seed": t} for h, d, t in got]
+    # layer widths are written as the --hidden flag takes them
+    from types import SimpleNamespace
+
+    from ingest.pipeline import describe_net
+    assert describe_net(SimpleNamespace(params={"hidden": (4, 3), "dataset": "xor"})) == {"hidden": "4,3",
+                                                                                         "dataset": "xor"}
 
 
 def test_a_sweep_network_is_the_network_its_own_plain_run_makes(sweep_store, tmp_path):
@@ -166,7 +176,7 @@ def test_sweep_trends_is_run_summary_grouped(sweep_store):
     ('hidden = 4\n', "no [sweep] table"),
     ('hidden = 4\n[sweep]\nhidden = ["4", "5"]\n', "both swept"),
     ('[sweep]\ntrain_seed = ' + str(list(range(101))) + '\nhidden = ' + str(list(range(1, 101))) + '\n',
-     "makes 10,100 networks, more than 10,000"),
+     "makes 10,100 networks, more than 10,000: split it into several stores"),
     ('[sweep]\nhidden = ["4", "4,4"]\nmask_layers = [[2]]\n', "sweep point hidden = 4, mask_layers"),
     ('[sweep]\nhidden = ["4", "x"]\n', "hidden"),
 ])
