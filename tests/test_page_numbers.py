@@ -565,7 +565,65 @@ def check_replication(page: Page, wh: Warehouse):
     for c, x in zip(row[2:-1], summary):
         d = decay[x["run_id"]]
         assert c == ("—" if d["min_paths_study"] is None else f"{d['min_paths_study']:,}–{d['max_paths_study']:,}")
+    # every other row: each network's cell is its replication_summary value, as rounded on the page
+    cells = {
+        "skewness of loss at the study's p = 0.5 (exact)": "skew_loss_p50",
+        "skewness of log loss at the study's p = 0.5 (exact)": "skew_log_loss_p50",
+        "sanity check ratio, exact (same p)": "sanity_ratio_exact",
+        "complement correlation, flip paths": "complement_corr_paths",
+        "complement correlation, all masks (exact)": "complement_corr",
+        "bias-like nodes": "n_bias_like",
+        "most helpful node (most negative Shapley)": "top_node",
+        "Spearman ρ with Shapley: mean gradient, sampled masks": "spearman_shapley_mean_grad_sampled",
+        "… gradient of the full network": "spearman_shapley_grad_full",
+        "… single knockout": "spearman_shapley_knockout",
+        "steps of p on the exact grid (0.05 apart) where E[loss] rises": "mean_loss_rises",
+        "sizes k where the best loss rises": "best_loss_rises",
+        "corr(imbalance, log loss) within sizes": "balance_corr_within_size",
+        "… within sizes and cutter counts": "balance_corr_within_size_and_cutters",
+    }
+    sanity_label = next(label for label in by_label if label.startswith("sanity check ratio, sampled"))
+    cells[sanity_label] = "sanity_ratio"
+    for label, column in cells.items():
+        assert all(shows(cell, x[column]) for cell, x in zip(by_label[label][2:-1], summary)), (label, column)
+    map_k = summary[0]["map_k"]
+    assert all(shows(c, x["best_loss_map_k"]) for c, x in zip(by_label[f"best {map_k}-node loss"][2:-1], summary))
+    assert [c.split(", ") for c in by_label["Shapley top 3"][2:-1]] == [[str(v) for v in x["top3_nodes"]]
+                                                                        for x in summary]
+    knockout = by_label["cheapest single knockout: loss increase"]
+    assert all(shows(c, x["cheapest_knockout_increase"], percent=True) for c, x in zip(knockout[2:-1], summary))
+    assert shows(knockout[1].split(" (")[0], study["cheapest_knockout_increase"]["study_value"], percent=True)
+    assert knockout[1].startswith("+")  # a loss increase, signed as the runs' cells are
+    assert shows(by_label[sanity_label][1], study["sanity_ratio"]["study_value"])
+    assert by_label["bias-like nodes"][1].startswith(f"{study['n_bias_like']['study_value']:g} (nodes ")
+    # the study's yes/no findings, each judged here from its statement: holds in all, some or none of
+    # the networks, in the table's last column and in the sentence under it
+    claims = {
+        "skew_loss_p50": ("the loss is right-skewed", lambda v: v > 0),
+        "skew_log_loss_p50": ("log loss is near normal (|skewness| < 0.5)", lambda v: abs(v) < 0.5),
+        sanity_label: ("the sanity check comes within 10% of 1", lambda v: abs(v - 1) < 0.1),
+        "complement_corr_paths": ("a mask's log loss correlates positively with its complement's", lambda v: v > 0),
+        "n_bias_like": ("some nodes act as biases", lambda v: v > 0),
+        "cheapest_knockout_increase": ("some single node can be removed almost for free (< 5% more loss)",
+                                       lambda v: v < 0.05),
+        "balance_corr_within_size": ("balanced masks lose less than others of their size", lambda v: v > 0),
+    }
     text = page.caption("replication")
+    n = len(summary)
+    parts = {"every": re.search(r"Holds for (?:every one of the \d+ networks|this network): (.*?)\.(?: [A-Z]|$)", text),
+             "some": re.search(r"Holds for some networks only — luck of the network: (.*?)\.(?: [A-Z]|$)", text),
+             "none": re.search(r"Fails for (?:every network, so .*?|this network): (.*?)\.(?: [A-Z]|$)", text)}
+    labels = {column: label for label, column in cells.items()}
+    labels["cheapest_knockout_increase"] = "cheapest single knockout: loss increase"
+    for key, (claim, holds) in claims.items():
+        column = cells.get(key, key)
+        k = sum(bool(holds(x[column])) for x in summary)
+        verdict = by_label[labels.get(key, key)][-1]
+        assert verdict.startswith(f"holds in all {n}" if k == n else f"fails in all {n}" if k == 0
+                                  else f"holds in {k} of {n}"), (claim, verdict)
+        bucket = "every" if k == n else "none" if k == 0 else "some"
+        told = parts[bucket]
+        assert told and (claim + (f" ({k} of {n})" if bucket == "some" else "")) in told.group(1), (claim, bucket)
 
     def span(low, high):
         return [low, high] if low != high else [low]
