@@ -64,13 +64,25 @@ def refresh(workdir: Path) -> Path:
     return repo
 
 
+def not_mutated(repo: Path) -> list[str]:
+    """The do_not_mutate patterns of the copy's pyproject.toml: files outside the score."""
+    import tomllib
+    config = repo / "pyproject.toml"
+    if not config.exists():
+        return []
+    return tomllib.loads(config.read_text())["tool"].get("mutmut", {}).get("do_not_mutate", [])
+
+
 def results(repo: Path) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
     """({module: {mutant: status}} of the mutants checked, {module: how many mutants it has}), from
-    mutmut's .meta files."""
+    mutmut's .meta files; a file do_not_mutate names (mutated by an earlier run) is left out."""
     by_module: dict[str, dict[str, str]] = {}
     generated: dict[str, int] = {}
+    skipped = not_mutated(repo)
     for meta in sorted((repo / "mutants").glob("**/*.py.meta")):
         rel = meta.relative_to(repo / "mutants").with_suffix("").with_suffix("")
+        if any(fnmatch(rel.with_suffix(".py").as_posix(), pattern) for pattern in skipped):
+            continue
         module = ".".join(rel.parts)
         codes = json.loads(meta.read_text())["exit_code_by_key"]
         checked = {key: STATUS.get(code, "suspicious") for key, code in codes.items() if code is not None}

@@ -77,3 +77,16 @@ def test_equivalent_mutants_are_read_with_their_reasons_and_left_out_of_the_seco
     assert "ingest/ but equivalent             8      9    89%" in out
     assert "survived: ingest.x.f__mutmut_1  [equivalent: indent of a JSON file]" in out
     assert "survived: ingest.x.f__mutmut_3\n" in out
+
+
+def test_files_mutmut_is_told_not_to_mutate_are_left_out_of_the_score(tmp_path):
+    repo = tmp_path / "repo"
+    for module, code in (("bench", 0), ("kernel", 1)):
+        meta = repo / "mutants" / "ingest" / f"{module}.py.meta"
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(json.dumps({"exit_code_by_key": {f"ingest.{module}.f__mutmut_1": code}}))
+    (repo / "pyproject.toml").write_text('[tool.mutmut]\ndo_not_mutate = ["ingest/bench.py"]\n')
+    by_module, generated = score.results(repo)
+    assert by_module == {"ingest.kernel": {"ingest.kernel.f__mutmut_1": "killed"}} and generated == {"ingest.kernel": 1}
+    (repo / "pyproject.toml").write_text('[tool.mutmut]\n')
+    assert set(score.results(repo)[0]) == {"ingest.bench", "ingest.kernel"}
