@@ -344,9 +344,29 @@ def test_budget_needed_view_against_polars(bench_store, bench):
 
 # --- the command ---------------------------------------------------------------------------------
 
-def estimators_cli(*args):
+def estimators_subprocess(*args):
     return subprocess.run([sys.executable, "-m", "ingest.estimators", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=600)
+
+
+def estimators_cli(*args):
+    """`python -m ingest.estimators ARGS` in this process (the command's main), so that mutation testing
+    sees its code; test_the_command_itself runs the real command."""
+    import contextlib
+    import io
+
+    from ingest.estimator_cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(["ingest.estimators", *args], code, out.getvalue(), err.getvalue())
+
+
+def test_the_command_itself_refuses_a_bad_flag_in_one_line(tmp_path):
+    proc = estimators_subprocess("--store", str(tmp_path / "nope"), "--bogus")
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "--bogus" in lines[0], proc.stderr
 
 
 @pytest.mark.parametrize("args", [

@@ -1,6 +1,8 @@
 """`python -m reports.build`: user errors as one line and exit 2; the page, its sections and snapshots."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import shutil
@@ -13,13 +15,23 @@ from reports.tables import table
 from tests.conftest import ROOT
 
 
-def build_cli(*args: str) -> subprocess.CompletedProcess:
+def build_subprocess(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "reports.build", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
 
 
+def build_cli(*args: str) -> subprocess.CompletedProcess:
+    """`python -m reports.build ARGS` in this process (its main, as the module's entry point calls it),
+    so that mutation testing sees the command's code; one test runs the real command."""
+    from reports import build
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = build.main(list(args))
+    return subprocess.CompletedProcess(["reports.build", *args], code, out.getvalue(), err.getvalue())
+
+
 def test_missing_store_is_one_line_and_exit_2(tmp_path):
-    proc = build_cli("--store", str(tmp_path / "nowhere"), "--out", str(tmp_path / "index.html"))
+    proc = build_subprocess("--store", str(tmp_path / "nowhere"), "--out", str(tmp_path / "index.html"))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "no store" in proc.stderr
