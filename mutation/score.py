@@ -26,7 +26,10 @@ mutmut credits a function to the one test during which it ran, so code run only 
 used the fixture and its mutants run against that test alone. `--recheck` runs each survivor again
 against the whole files of the tests mutmut chose for it (with mutmut's MUTANT_UNDER_TEST) and
 records the outcome in WORKDIR/recheck.json; the table then shows "killed by its files" beside
-mutmut's own count, and only mutants that survive both remain listed as survivors.
+mutmut's own count, and only mutants that survive both remain listed as survivors. `--recheck --tests
+FILE…` first copies the working tree's tests/ into the mutated tree (the code must be the run's), checks
+that FILE… pass there unmutated, and runs them too, also for the mutants no test reached: a survivor
+against the tests written since the run.
 """
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ from collections import Counter
 from fnmatch import fnmatch
 from pathlib import Path
 
-from mutation.common import copy_repository
+from mutation.common import ROOT, copy_repository
 
 DEFAULT_WORKDIR = Path("/tmp/knockout-mutmut")
 EQUIVALENT = Path(__file__).with_name("equivalent.toml")
@@ -92,14 +95,20 @@ def results(repo: Path) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
     return by_module, generated
 
 
-def recheck(repo: Path, survivors: list[str], done: dict[str, bool]) -> None:
-    """Each survivor against the whole test files of the tests mutmut ran it against; `done` records
-    {mutant: killed} as each finishes (an interrupted recheck keeps what it has)."""
+def recheck(repo: Path, survivors: list[str], done: dict[str, bool], extra: list[str] = ()) -> None:
+    """Each survivor against the whole test files of the tests mutmut ran it against, and the `extra`
+    files; `done` records {mutant: killed} as each finishes (an interrupted recheck keeps what it has)."""
     stats = json.loads((repo / "mutants" / "mutmut-stats.json").read_text())["tests_by_mangled_function_name"]
+    if extra:  # the control: the added files pass on the unmutated tree, or a kill would mean nothing
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *extra],
+                              cwd=repo / "mutants", capture_output=True, text=True,
+                              env={**os.environ, "MUTANT_UNDER_TEST": ""})
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(extra)} fail on the unmutated tree:\n{proc.stdout[-2000:]}")
     for key in survivors:
         if key in done:
             continue
-        files = sorted({test.split("::")[0] for test in stats.get(key.partition("__mutmut_")[0], [])})
+        files = sorted({test.split("::")[0] for test in stats.get(key.partition("__mutmut_")[0], [])} | set(extra))
         if not files:
             continue
         proc = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
@@ -162,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help=f"default {DEFAULT_WORKDIR}")
     parser.add_argument("--diff", action="store_true", help="print each survivor's diff (mutmut show)")
     parser.add_argument("--recheck", action="store_true", help="run each survivor against its tests' whole files")
+    parser.add_argument("--tests", nargs="+", default=[], metavar="FILE",
+                        help="with --recheck: the working tree's tests/ first copied into the mutated tree, and "
+                             "these files run too, also for mutants no test reached (a test written since)")
     parser.add_argument("--sample", type=int, default=0, metavar="K",
                         help="with --run: K unchecked mutants drawn at random among those each pattern names")
     parser.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
@@ -187,11 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     rechecked_file = args.workdir / "recheck.json"
     rechecked = json.loads(rechecked_file.read_text()) if rechecked_file.exists() else {}
     if args.recheck:
-        recheck(repo, [k for s in by_module.values() for k, status in s.items() if status == "survived"
-                       and (not args.patterns or any(fnmatch(k, pattern) for pattern in args.patterns))], rechecked)
+        wanted = {"survived", "no tests"} if args.tests else {"survived"}
+        if args.tests:  # the tests as they are now: a survivor against a test written since the run
+            shutil.copytree(ROOT / "tests", repo / "mutants" / "tests", dirs_exist_ok=True)
+        recheck(repo, [k for s in by_module.values() for k, status in s.items() if status in wanted
+                       and (not args.patterns or any(fnmatch(k, pattern) for pattern in args.patterns))],
+                rechecked, args.tests)
     for statuses in by_module.values():
         for key, status in statuses.items():
-            if status == "survived" and rechecked.get(key):
+            if status in ("survived", "no tests") and rechecked.get(key):
                 statuses[key] = "killed by its files"
     total = Counter()
     survivors = []

@@ -73,6 +73,8 @@ def fields_in_data(specs: dict) -> int:
     for anchor, view, rows, made in all_views(specs):
         columns = set(rows[0]) if rows else set()
         for channel, item in encodings(view):
+            # a tooltip line without a field shows nothing (or the whole datum)
+            assert channel != "tooltip" or (isinstance(item, dict) and "field" in item), f"{anchor}: tooltip {item}"
             if isinstance(item, dict) and "field" in item:
                 assert item["field"] in columns | made, f"{anchor}: {channel} encodes {item['field']!r}, " \
                                                         f"not a column of its data ({sorted(columns | made)})"

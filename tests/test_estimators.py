@@ -440,3 +440,16 @@ def test_section_caption_quotes_the_budget_view(bench_store):
     assert f"ran {BENCH_REPS} times" in built.caption and "from 64 to 128 masks" in built.caption
     # every row of the view is a row of the table under the figure
     assert str(built.after).count("<tr") == len(needed) + 1
+
+
+def test_the_sections_chart_explains_itself(bench_store):
+    """The checks every chart of the page passes (tests/chart_specs.py), on the estimators' chart."""
+    from reports import theme
+    from tests import chart_specs
+    built, _ = section_of(bench_store)
+    specs = {built.anchor: theme.spec(built.chart)}
+    assert chart_specs.fields_in_data(specs) >= 5
+    assert chart_specs.formats_d3_reads(specs) >= 1
+    assert chart_specs.tooltips_say_how_they_round(specs) >= 1
+    chart_specs.listed_values_drawn(specs)
+    assert chart_specs.axes_titled_in_words(specs) >= 2
