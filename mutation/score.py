@@ -151,7 +151,7 @@ def judged(path: Path | None = None) -> dict[str, str]:
     path = path or EQUIVALENT
     if not path.exists():
         return {}
-    return {key: entry["why"] for key, entry in tomllib.loads(path.read_text()).items()}
+    return {key: " ".join(entry["why"].split()) for key, entry in tomllib.loads(path.read_text()).items()}
 
 
 def wilson(killed: int, n: int, z: float = 1.96) -> tuple[float, float]:
