@@ -393,6 +393,24 @@ def check_importance(page: Page, wh: Warehouse):
                  rho["grad_full"], rho["knockout_effect"])
 
 
+@pytest.mark.parametrize("values, told", [
+    ([1.0], ["Holds for this network: a is positive.", "Fails for this network: b is positive."]),
+    ([1.0, 2.0, 3.0], ["Holds for every one of the 3 networks: a is positive.",
+                       "Fails for every network, so it belonged to the study's own network, not to networks "
+                       "trained this way: b is positive."]),
+    ([1.0, -2.0], ["Holds for some networks only — luck of the network: a is positive (1 of 2).",
+                   "Fails for every network, so it belonged to the study's own network, not to networks trained "
+                   "this way: b is positive."]),
+])
+def test_the_replication_sentence_counts_one_or_many_networks(values, told):
+    """The verdict sentence for one network, for all of several, and for some: made-up findings a (the
+    values given) and b (always negative), judged by "is positive"."""
+    from reports.sections.replication import Finding, sentence
+    summary = pl.DataFrame({"a": values, "b": [-abs(v) for v in values]})
+    listed = [Finding(c, c, claim=lambda v: v > 0, claim_text=f"{c} is positive") for c in ("a", "b")]
+    assert sentence(summary, listed) == " ".join(told)
+
+
 @pytest.mark.parametrize("same_test_points, same_mask_seed, says_other_seeds", [
     (True, True, False), (False, True, True), (True, False, True), (False, False, True), (None, None, False),
 ])
@@ -594,6 +612,8 @@ def check_replication(page: Page, wh: Warehouse):
     assert all(shows(c, x["cheapest_knockout_increase"], percent=True) for c, x in zip(knockout[2:-1], summary))
     assert shows(knockout[1].split(" (")[0], study["cheapest_knockout_increase"]["study_value"], percent=True)
     assert knockout[1].startswith("+")  # a loss increase, signed as the runs' cells are
+    for label in ("corr(imbalance, log loss) within sizes", "… within sizes and cutter counts"):
+        assert by_label[label][1] == "> 0 (conjecture)"  # the study's conjecture, stated beside the values
     assert shows(by_label[sanity_label][1], study["sanity_ratio"]["study_value"])
     assert by_label["bias-like nodes"][1].startswith(f"{study['n_bias_like']['study_value']:g} (nodes ")
     # the study's yes/no findings, each judged here from its statement: holds in all, some or none of

@@ -61,8 +61,9 @@ def argv(store: Path, report: Path, config: dict) -> list[str]:
     return out
 
 
-def run_and_read(config: dict) -> tuple[str, set[str], set[str]]:
-    """Run ingest with its report into a fresh store; the page, the sections built and those left out."""
+def run_and_read(config: dict, verify: bool = False) -> tuple[str, set[str], set[str]]:
+    """Run ingest with its report into a fresh store; the page, the sections built and those left out.
+    With `verify`, the store also passes `python -m ingest.verify` (its files and invariants)."""
     built, skipped = set(), set()
     real_build = reports.sections.build
 
@@ -79,6 +80,9 @@ def run_and_read(config: dict) -> tuple[str, set[str], set[str]]:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
             code = main(argv(Path(tmp) / "store", report, config))
         assert code == 0, (config, err.getvalue()[-2000:])
+        if verify:
+            from ingest.verify import verify as check_store
+            assert check_store(Path(tmp) / "store") == [], config
         return report.read_text(encoding="utf-8"), built, skipped
 
 
@@ -125,7 +129,7 @@ NAMED = {
 @pytest.mark.parametrize("overrides", NAMED.values(), ids=NAMED.keys())
 def test_a_degenerate_config_renders_a_complete_page(overrides):
     config = {**SMALL, "samples_per_prob": 20, "flip_paths": 10, **overrides}
-    check_page(*run_and_read(config), exhaustive=True)
+    check_page(*run_and_read(config, verify=True), exhaustive=True)
 
 
 KEEP_PROBS = [1e-9, 0.1, 0.25, 0.5, 0.75, 0.999999999]
