@@ -176,3 +176,43 @@ def page_specs(html: str) -> dict:
     import json
     return json.loads(re.search(r'<script type="application/json" id="vega-specs">(.*?)</script>',
                                 html, re.S).group(1))
+
+
+def _has(spec, key: str) -> bool:
+    """Whether the spec holds `key` (hconcat or vconcat) with two or more panels anywhere in it, or,
+    for hconcat, a column facet over two or more values of its data."""
+    if isinstance(spec, dict):
+        if len(spec.get(key, [])) >= 2:
+            return True
+        facet = spec.get("facet")
+        if key == "hconcat" and isinstance(facet, dict) and "column" in facet:
+            data = spec.get("data", {}).get("name")
+            rows = csv_rows(spec.get("datasets", {}).get(data, "")) if data else []
+            if len({row.get(facet["column"]["field"]) for row in rows}) >= 2:
+                return True
+        return any(_has(v, key) for v in spec.values())
+    if isinstance(spec, list):
+        return any(_has(v, key) for v in spec)
+    return False
+
+
+def panel_words_have_panels(html: str) -> int:
+    """A caption that says "Left:" or "Right," points at panels side by side, and "Top:" or "Bottom,"
+    at panels one above the other: its chart has them (a caption written for two panels under a chart
+    that drew one leaves the reader looking for the other)."""
+    import html as html_module
+    specs = page_specs(html)
+    checked = 0
+    for section in re.finditer(r'<section id="([^"]+)">(.*?)</section>', html, re.S):
+        caption = re.search(r'<p class="caption">(.*?)</p>', section.group(2), re.S)
+        if not caption:
+            continue
+        words = set(re.findall(r"\b(Left|Right|Top|Bottom)[,:]", html_module.unescape(re.sub("<[^>]+>", "", caption.group(1)))))
+        spec = specs.get(f"vis-{section.group(1)}")
+        if words & {"Left", "Right"}:
+            assert spec is not None and _has(spec, "hconcat"), f"{section.group(1)}: {words} but no panels side by side"
+            checked += 1
+        if words & {"Top", "Bottom"}:
+            assert spec is not None and _has(spec, "vconcat"), f"{section.group(1)}: {words} but no panels stacked"
+            checked += 1
+    return checked

@@ -142,6 +142,11 @@ def test_page_renders(deep_run):
     # F1 carries the network (forward mode) and labels its units by layer
     assert '"mode": "forward"' in html or '"mode":"forward"' in html
     assert "L1·0" in html and ("L2·2" in html) == (deep_run["mask_layers"] == [1, 2])
+    # captions that name panels ("Left:") sit under charts that have them, as on a one-layer page
+    from tests import chart_specs
+    assert chart_specs.panel_words_have_panels(html) >= 2
+    # a deep network's masked neurons are "units" (their layer in the name), not a one-layer page's "nodes"
+    assert "units L1·" in text.replace("\xa0", " ") or "unit L1·" in text.replace("\xa0", " ")
 
 
 def test_browser_recomputes_the_network_when_units_toggle(deep_run, browser):

@@ -819,6 +819,11 @@ FIGURES = {"f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "exact-
            "importance", "interactions", "gradient-vs-knockout", "sizes", "complements"}
 
 
+def test_captions_that_name_panels_sit_under_charts_that_have_them(page):
+    from tests import chart_specs
+    assert chart_specs.panel_words_have_panels(page.source) >= 4
+
+
 def test_every_figure_section_draws_its_chart(page):
     """The sections that are figures each hold their chart (F1 is the page's own interactive map; the
     single knockouts and replication are tables)."""

@@ -87,6 +87,8 @@ def run_and_read(config: dict, verify: bool = False) -> tuple[str, set[str], set
 
 
 def check_page(text: str, built: set[str], skipped: set[str], exhaustive: bool) -> None:
+    from tests import chart_specs
+    chart_specs.panel_words_have_panels(text)  # "Left:" only over panels side by side, on any page
     names = set(page.section_names())
     assert built | skipped == names, names - built - skipped
     if exhaustive:
