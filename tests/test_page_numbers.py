@@ -246,6 +246,13 @@ def check_f5(page: Page, wh: Warehouse):
     for shown, row in zip(found, trough):
         for s, v in zip(shown, (row["density_at_zero"], row["peak_below_zero"], row["peak_above_zero"])):
             assert shows(s, v)
+    # the verdict: a trough where the density at 0 lies below both peaks, at every p, some or none
+    troughs, n = sum(r["density_at_zero"] < min(r["peak_below_zero"], r["peak_above_zero"]) for r in trough), len(trough)
+    verdict = ("a trough at 0 at every p, as in the study" if troughs == n and n > 1
+               else "a trough at 0, as in the study" if troughs == n
+               else "no trough at 0, unlike the study" if troughs == 0
+               else f"a trough at 0 for {troughs} of the {n} keep probabilities")
+    assert f": {verdict}." in page.caption("f5")
 
 
 def check_f6(page: Page, wh: Warehouse):
