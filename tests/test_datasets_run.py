@@ -120,6 +120,18 @@ def csv_run(tmp_path_factory):
     return root
 
 
+def test_a_csv_runs_page_names_its_training_file(csv_run, tmp_path):
+    """The page's header gives the training points' count and the first 12 hex digits of the file's
+    sha256, computed here from the file itself."""
+    from reports.build import build_report
+    out = tmp_path / "index.html"
+    build_report(csv_run / "store", out, write_snapshots=False)
+    header = unescape(re.sub(r"<[^>]+>", " ", re.search(r"<header>(.*?)</header>", out.read_text(), re.S).group(1)))
+    n = len(read_points(csv_run / "a.csv")[1])
+    digest = hashlib.sha256((csv_run / "a.csv").read_bytes()).hexdigest()[:12]
+    assert f"{n:,} points (file sha256 {digest}…)" in " ".join(header.split())
+
+
 def test_csv_run_uses_exactly_the_files_points(csv_run):
     for split, name in (("train", "a.csv"), ("test", "b.csv")):
         x, y = stored_points(csv_run / "store", split)

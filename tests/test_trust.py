@@ -309,6 +309,14 @@ def test_the_warehouse_check_names_the_fault_and_the_fix(store):
     del manifest["outputs"]["warehouse"]
     (store / "manifest.json").write_text(json.dumps(manifest))
     assert refusal() == f"{store} has no warehouse recorded in its manifest; run {fix}"
+    # a manifest without its store id (load_manifest, which every reader goes through)
+    from ingest.contract import load_manifest
+    manifest = manifest_of(store)
+    del manifest["store_id"]
+    (store / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(UserError) as caught:
+        load_manifest(store)
+    assert str(caught.value) == f"{store / 'manifest.json'} has no store id; rebuild it with {fix}"
 
 
 # --- a changed config field ----------------------------------------------------------------------------
