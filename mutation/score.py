@@ -95,9 +95,11 @@ def results(repo: Path) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
     return by_module, generated
 
 
-def recheck(repo: Path, survivors: list[str], done: dict[str, bool], extra: list[str] = ()) -> None:
+def recheck(repo: Path, survivors: list[str], done: dict[str, bool], extra: list[str] = (),
+            extra_only: bool = False) -> None:
     """Each survivor against the whole test files of the tests mutmut ran it against, and the `extra`
-    files; `done` records {mutant: killed} as each finishes (an interrupted recheck keeps what it has)."""
+    files (with `extra_only`, those alone); `done` records {mutant: killed} as each finishes (an
+    interrupted recheck keeps what it has)."""
     stats = json.loads((repo / "mutants" / "mutmut-stats.json").read_text())["tests_by_mangled_function_name"]
     if extra:  # the control: the added files pass on the unmutated tree, or a kill would mean nothing
         proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *extra],
@@ -108,7 +110,8 @@ def recheck(repo: Path, survivors: list[str], done: dict[str, bool], extra: list
     for key in survivors:
         if key in done:
             continue
-        files = sorted({test.split("::")[0] for test in stats.get(key.partition("__mutmut_")[0], [])} | set(extra))
+        files = sorted(set(extra) | (set() if extra_only else
+                                     {test.split("::")[0] for test in stats.get(key.partition("__mutmut_")[0], [])}))
         if not files:
             continue
         proc = subprocess.run(["nice", "-n", "10", sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
@@ -116,7 +119,19 @@ def recheck(repo: Path, survivors: list[str], done: dict[str, bool], extra: list
                               env={**os.environ, "MUTANT_UNDER_TEST": key})
         done[key] = proc.returncode not in (0, 5)
         print(f"{'killed  ' if done[key] else 'SURVIVED'} {key}  ({' '.join(files)})", flush=True)
-        (repo.parent / "recheck.json").write_text(json.dumps(done, indent=1))
+        record(repo.parent / "recheck.json", key, done[key])
+
+
+def record(path: Path, key: str, killed: bool) -> None:
+    """Add one outcome to the recheck file, under a lock: rechecks of other patterns may run at once."""
+    import fcntl
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        saved = json.loads(path.read_text()) if path.exists() else {}
+        saved[key] = killed
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(saved, indent=1))
+        tmp.replace(path)
 
 
 def draw(repo: Path, patterns: list[str], k: int, seed: int, workdir: Path) -> list[str]:
@@ -174,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tests", nargs="+", default=[], metavar="FILE",
                         help="with --recheck: the working tree's tests/ first copied into the mutated tree, and "
                              "these files run too, also for mutants no test reached (a test written since)")
+    parser.add_argument("--tests-only", action="store_true",
+                        help="with --tests: run those files alone, not the whole files of the tests mutmut chose")
     parser.add_argument("--sample", type=int, default=0, metavar="K",
                         help="with --run: K unchecked mutants drawn at random among those each pattern names")
     parser.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
@@ -204,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copytree(ROOT / "tests", repo / "mutants" / "tests", dirs_exist_ok=True)
         recheck(repo, [k for s in by_module.values() for k, status in s.items() if status in wanted
                        and (not args.patterns or any(fnmatch(k, pattern) for pattern in args.patterns))],
-                rechecked, args.tests)
+                rechecked, args.tests, args.tests_only)
     for statuses in by_module.values():
         for key, status in statuses.items():
             if status in ("survived", "no tests") and rechecked.get(key):
