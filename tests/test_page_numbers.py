@@ -247,12 +247,20 @@ def check_f5(page: Page, wh: Warehouse):
         for s, v in zip(shown, (row["density_at_zero"], row["peak_below_zero"], row["peak_above_zero"])):
             assert shows(s, v)
     # the verdict: a trough where the density at 0 lies below both peaks, at every p, some or none
-    troughs, n = sum(r["density_at_zero"] < min(r["peak_below_zero"], r["peak_above_zero"]) for r in trough), len(trough)
-    verdict = ("a trough at 0 at every p, as in the study" if troughs == n and n > 1
-               else "a trough at 0, as in the study" if troughs == n
-               else "no trough at 0, unlike the study" if troughs == 0
-               else f"a trough at 0 for {troughs} of the {n} keep probabilities")
-    assert f": {verdict}." in page.caption("f5")
+    from reports.sections.f5 import trough_verdict
+    troughs = sum(r["density_at_zero"] < min(r["peak_below_zero"], r["peak_above_zero"]) for r in trough)
+    assert f": {trough_verdict(troughs, len(trough))}." in page.caption("f5")
+
+
+@pytest.mark.parametrize("troughs, n, words", [
+    (3, 3, "a trough at 0 at every p, as in the study"), (1, 1, "a trough at 0, as in the study"),
+    (0, 3, "no trough at 0, unlike the study"), (0, 1, "no trough at 0, unlike the study"),
+    (2, 3, "a trough at 0 for 2 of the 3 keep probabilities"),
+])
+def test_f5_says_at_how_many_keep_probabilities_the_density_has_a_trough(troughs, n, words):
+    """The test store's densities have no trough; the other verdicts, with made-up counts."""
+    from reports.sections.f5 import trough_verdict
+    assert trough_verdict(troughs, n) == words
 
 
 def check_f6(page: Page, wh: Warehouse):

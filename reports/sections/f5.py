@@ -19,15 +19,20 @@ def chart(ctx) -> alt.LayerChart:
     return alt.layer(density_charts.density_chart(curves, ctx.p_colour(), theme.GRAD_LOG), density_charts.zero_rule())
 
 
+def trough_verdict(troughs: int, n: int) -> str:
+    """The study saw a trough at 0: whether this run's densities have one, at `troughs` of `n` keep
+    probabilities."""
+    return ("a trough at 0 at every p, as in the study" if troughs == n and n > 1
+            else "a trough at 0, as in the study" if troughs == n
+            else "no trough at 0, unlike the study" if troughs == 0
+            else f"a trough at 0 for {troughs} of the {n} keep probabilities")
+
+
 def caption(ctx) -> str:
     trough = ctx.wh.run_frame(QUERIES["trough"])
     parts = [f"{fmt.fixed(r['density_at_zero'], 2)} (peaks {fmt.fixed(r['peak_below_zero'], 2)} and "
              f"{fmt.fixed(r['peak_above_zero'], 2)})" for r in trough.iter_rows(named=True)]
-    troughs, n = int(trough["has_trough"].sum()), trough.height
-    verdict = ("a trough at 0 at every p, as in the study" if troughs == n and n > 1
-               else "a trough at 0, as in the study" if troughs == n
-               else "no trough at 0, unlike the study" if troughs == 0
-               else f"a trough at 0 for {troughs} of the {n} keep probabilities")
+    verdict = trough_verdict(int(trough["has_trough"].sum()), trough.height)
     return (
         f"Density of ∂ln(loss)/∂on_i = (∂loss/∂on_i)/loss, pooled over masks and nodes; the dashed rule marks 0. "
         f"The density at 0 is {fmt.join(parts)} for p = {fmt.probs(trough['keep_prob'])}: {verdict}."
