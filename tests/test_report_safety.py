@@ -109,8 +109,9 @@ CASES = ["a folder", "below a file", "an unwritable folder", "a missing folder b
 def test_a_page_path_that_cannot_be_written_is_one_line(case, command, store, tmp_path):
     path, word = page_paths(store, tmp_path)[case]
     before, around = fingerprint(store), fingerprint(tmp_path)
-    if command.startswith("reports.build"):
-        proc = build_cli("--store", str(store), "--out", path)
+    if command.startswith("reports.build"):  # in this process, so that mutation testing sees the check
+        from tests.test_report_build import build_cli as build_in_process
+        proc = build_in_process("--store", str(store), "--out", path)
     else:
         proc = run_cli("--store", str(store), *TINY[:-1], "--report", path)
     assert proc.returncode == 2, proc.stderr
