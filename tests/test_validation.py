@@ -51,6 +51,13 @@ def test_bad_values_are_refused_in_one_line(argv, match):
     refused(*argv, match=match)
 
 
+def test_a_config_file_with_no_seed_is_refused(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text("train_seeds = []\n")
+    assert refused("--config", str(path), match="config 'train_seeds' must list at least one seed") == \
+        "config 'train_seeds' must list at least one seed"
+
+
 def test_the_limits_themselves_are_accepted():
     c, _ = cli.parse(["--test-seed", str(2 ** 32 - 1), "--mask-seed", "0", "--train-seeds", f"{2 ** 63 - 1}, 0",
                       "--path-seed", str(2 ** 63 - 1), "--grid-extent", "1e18", "--hidden", " 8 "])
