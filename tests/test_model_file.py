@@ -292,3 +292,30 @@ def test_several_seeds_from_a_config_file_are_refused_with_model(files, tmp_path
     toml = tmp_path / "run.toml"
     toml.write_text(f'model = "{path}"\ntest_data = "{files / "test.csv"}"\ntrain_seeds = [0, 1]\n')
     assert "--train-seeds does not apply to --model" in refused(tmp_path, "--config", str(toml))
+
+
+def test_bias_like_neurons_of_a_loaded_network_are_named_on_the_page(files, tmp_path):
+    """A one-layer ReLU network with two neurons active over the whole training square [-1, 1]²
+    (bias − |w0| − |w1| > 0, decided here from the weights): F10's caption and the importance caption
+    name them. (The suite's trained networks have no such neuron.)"""
+    import re
+    torch.manual_seed(5)
+    net = nn.Sequential(nn.Linear(2, 5), nn.ReLU(), nn.Linear(5, 2))
+    fit(net, *read_points(files / "train.csv"), False)
+    with torch.no_grad():
+        net[0].weight[1] = torch.tensor([0.2, -0.1])
+        net[0].bias[1] = 0.5
+        net[0].weight[3] = torch.tensor([0.0, 0.0])
+        net[0].bias[3] = 0.25
+    w, b = net[0].weight.detach().numpy(), net[0].bias.detach().numpy()
+    biases = [i for i in range(5) if b[i] - abs(w[i, 0]) - abs(w[i, 1]) > 0]
+    assert 1 in biases and 3 in biases
+    path = tmp_path / "biased.safetensors"
+    save_file(net.state_dict(), str(path))
+    report = tmp_path / "page" / "index.html"
+    run_cli("--store", str(tmp_path / "store"), "--report", str(report), "--model", str(path),
+            "--test-data", str(files / "test.csv"), *SMALL, check=True)
+    text = " ".join(re.sub(r"<[^>]+>", " ", unescape(report.read_text())).split())
+    named = " and ".join([", ".join(map(str, biases[:-1])), str(biases[-1])]) if len(biases) > 1 else str(biases[0])
+    assert f"Nodes {named} are active over the whole training square and act as biases" in text
+    assert f"(of {len(biases)} bias-like nodes)" in text
