@@ -26,7 +26,7 @@ SMALL_ARGS = ["--train-seeds", "0,1", "--hidden", "6", "--train-points", "500", 
 
 @dataclass
 class CliResult:
-    """What a finished `python -m ingest.run` gives back: subprocess.CompletedProcess's fields."""
+    """What a finished command (`python -m ingest.run`, …) gives back: subprocess.CompletedProcess's fields."""
     args: list[str]
     returncode: int
     stdout: str
@@ -100,14 +100,13 @@ def _as_a_new_process() -> None:
     data._files.clear()
 
 
-def run_cli(*args: str, cwd: Path = ROOT, check: bool = False) -> CliResult:
-    """`python -m ingest.run ARGS` in this process: `ingest.run.main`, run from `cwd`, with its stdout
+def run_main(command: str, main, *args: str, cwd: Path = ROOT, check: bool = False) -> CliResult:
+    """`python -m COMMAND ARGS` in this process: the command's `main`, run from `cwd`, with its stdout
     and stderr captured. What escapes `main` ends as it would end the process: SystemExit gives its
     code, any other exception exit code 1 with its traceback on stderr (so a test asserting "one line,
-    no traceback" still sees it). Tests that signal a run or check the process itself (start-up time,
-    imports) use `run_cli_subprocess`."""
+    no traceback" still sees it). In-process, mutation testing sees the command's code; tests that
+    signal a run or check the process itself (start-up time, imports) run the real command."""
     from ingest import signals
-    from ingest.run import main
     _as_a_new_process()
     out, err = io.StringIO(), io.StringIO()
     with _inside(cwd), _descriptors_to(out, err), redirect_stdout(out), redirect_stderr(err), _warnings_to(err):
@@ -120,10 +119,16 @@ def run_cli(*args: str, cwd: Path = ROOT, check: bool = False) -> CliResult:
             code = 1
     if signals.received() is not None:  # Ctrl-C on the test run itself: stop pytest as it would
         raise KeyboardInterrupt
-    proc = CliResult(["ingest.run", *args], code, out.getvalue(), err.getvalue())
+    proc = CliResult([command, *args], code, out.getvalue(), err.getvalue())
     if check and proc.returncode != 0:
-        raise AssertionError(f"ingest.run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(f"{command} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def run_cli(*args: str, cwd: Path = ROOT, check: bool = False) -> CliResult:
+    """`python -m ingest.run ARGS` in this process (run_main); `run_cli_subprocess` runs the real one."""
+    from ingest.run import main
+    return run_main("ingest.run", main, *args, cwd=cwd, check=check)
 
 
 def run_cli_subprocess(*args: str, cwd: Path = ROOT, check: bool = False) -> subprocess.CompletedProcess:

@@ -19,7 +19,7 @@ from scipy import stats
 from ingest import estimator_bench as eb
 from ingest import estimators as est
 from ingest.config import Config
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_main
 
 N = 8
 BENCH_BUDGET = 128
@@ -350,16 +350,10 @@ def estimators_subprocess(*args):
 
 
 def estimators_cli(*args):
-    """`python -m ingest.estimators ARGS` in this process (the command's main), so that mutation testing
-    sees its code; test_the_command_itself runs the real command."""
-    import contextlib
-    import io
-
+    """`python -m ingest.estimators ARGS` in this process (conftest's run_main); test_the_command_itself
+    runs the real command."""
     from ingest.estimator_cli import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return subprocess.CompletedProcess(["ingest.estimators", *args], code, out.getvalue(), err.getvalue())
+    return run_main("ingest.estimators", main, *args)
 
 
 def test_the_command_itself_refuses_a_bad_flag_in_one_line(tmp_path):

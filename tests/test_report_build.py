@@ -1,8 +1,6 @@
 """`python -m reports.build`: user errors as one line and exit 2; the page, its sections and snapshots."""
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 import shutil
@@ -12,7 +10,7 @@ import sys
 from reports import page as report_page
 from reports.htmltools import json_text
 from reports.tables import table
-from tests.conftest import ROOT
+from tests.conftest import ROOT, CliResult, run_main
 
 
 def build_subprocess(*args: str) -> subprocess.CompletedProcess:
@@ -20,14 +18,10 @@ def build_subprocess(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
-def build_cli(*args: str) -> subprocess.CompletedProcess:
-    """`python -m reports.build ARGS` in this process (its main, as the module's entry point calls it),
-    so that mutation testing sees the command's code; one test runs the real command."""
-    from reports import build
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = build.main(list(args))
-    return subprocess.CompletedProcess(["reports.build", *args], code, out.getvalue(), err.getvalue())
+def build_cli(*args: str) -> CliResult:
+    """`python -m reports.build ARGS` in this process (conftest's run_main); one test runs the real command."""
+    from reports.build import main
+    return run_main("reports.build", main, *args)
 
 
 def test_missing_store_is_one_line_and_exit_2(tmp_path):

@@ -28,7 +28,7 @@ import pytest
 from ingest import contract, durable, progress
 from reports.build import build_report
 from reports.errors import ReportError
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, run_main
 
 TINY = ["--hidden", "4", "--train-points", "200", "--epochs", "1", "--test-points", "50",
         "--samples-per-prob", "10", "--flip-paths", "5", "--grid-size", "5", "--train-seed", "0", "--no-report"]
@@ -110,8 +110,8 @@ def test_a_page_path_that_cannot_be_written_is_one_line(case, command, store, tm
     path, word = page_paths(store, tmp_path)[case]
     before, around = fingerprint(store), fingerprint(tmp_path)
     if command.startswith("reports.build"):  # in this process, so that mutation testing sees the check
-        from tests.test_report_build import build_cli as build_in_process
-        proc = build_in_process("--store", str(store), "--out", path)
+        from reports.build import main
+        proc = run_main("reports.build", main, "--store", str(store), "--out", path)
     else:
         proc = run_cli("--store", str(store), *TINY[:-1], "--report", path)
     assert proc.returncode == 2, proc.stderr
